@@ -1,0 +1,62 @@
+// Functions the core files share with each other (not with handlers).
+#pragma once
+
+#include "loop-core.hpp"
+
+#include <cerrno>
+#include <system_error>
+
+namespace ioloop_detail {
+
+[[noreturn]] inline void fail(int err, const char *what)
+{
+	throw std::system_error(err, std::generic_category(), what);
+}
+
+// Runs fn, turning a std::system_error into errno for the C API; returns fallback on error.
+template <class T, class F> T with_errno(T fallback, F &&fn) noexcept
+{
+	try {
+		return fn();
+	} catch (const std::system_error &e) {
+		errno = e.code().value();
+	} catch (const std::bad_alloc &) {
+		errno = ENOMEM;
+	} catch (...) {
+		errno = EIO;
+	}
+	return fallback;
+}
+
+void refresh_time(ioloop &loop);
+void refresh_wall_time();
+
+void run_timeouts(ioloop &loop);
+int timeout_wait_ms(ioloop &loop);
+void free_timeouts(ioloop &loop);
+// At destroy: timeouts the caller left armed.
+void free_queued_timeouts(ioloop &loop);
+
+void run_pending(ioloop &loop);
+void free_dead(ioloop &loop);
+void free_all_ios(ioloop &loop);
+void readd_all_files(ioloop &loop);
+
+void signals_init(ioloop &loop);
+void run_signals(ioloop &loop);
+void signals_deinit(ioloop &loop);
+void signals_recreate(ioloop &loop);
+bool signals_due(const ioloop &loop);
+
+void wakeup_init(ioloop &loop);
+void run_posted(ioloop &loop);
+void wakeup_deinit(ioloop &loop);
+void wakeup_recreate(ioloop &loop);
+
+io *add_io(ioloop *loop, int fd, unsigned conditions, io_callback_t *callback, void *context,
+	   release_fn *release);
+
+// An internal io (self-pipe, eventfd) that the core watches like any other.
+io *add_internal_io(ioloop &loop, int fd, io_callback_t *callback);
+
+} // namespace ioloop_detail

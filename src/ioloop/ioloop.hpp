@@ -1,0 +1,166 @@
+// ioloop: a Dovecot-style I/O loop. The C++ API.
+//
+// Handles are RAII: destroying an Io, Timeout or SignalWatch removes it, also from inside its
+// own callback. Destroy every handle before the IoLoop it came from. Callbacks are any callable;
+// each is stored once when added and never copied or allocated again when it runs.
+// Errors are std::system_error with the errno the C API documents (ioloop.h).
+#pragma once
+
+#include "ioloop.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace iol {
+
+enum class Cond : unsigned { read = IO_READ, write = IO_WRITE, error = IO_ERROR };
+constexpr Cond operator|(Cond a, Cond b)
+{
+	return static_cast<Cond>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+
+namespace detail {
+using release_fn = void(void *);
+// The core's throwing entry points; the C API wraps them and turns exceptions into errno.
+::io *add_io(::ioloop *loop, int fd, unsigned conditions, io_callback_t *callback, void *context,
+	     release_fn *release);
+::timeout *add_timeout(::ioloop *loop, std::int64_t delay_us, bool repeat,
+		       timeout_callback_t *callback, void *context, release_fn *release);
+::io_signal *add_signal(::ioloop *loop, int signo, signal_callback_t *callback, void *context,
+			release_fn *release);
+void post(::ioloop *loop, std::function<void()> fn);
+::ioloop *create_loop();
+void recreate_loop(::ioloop *loop);
+
+template <class F> struct Stored {
+	static void call(void *p) { (*static_cast<F *>(p))(); }
+	static void call_signal(int signo, void *p) { (*static_cast<F *>(p))(signo); }
+	static void release(void *p) { delete static_cast<F *>(p); }
+};
+
+// Owns a C handle and removes it with the matching C function.
+template <class T, void (*Remove)(T **)> class Handle {
+public:
+	Handle() = default;
+	explicit Handle(T *h) : h_(h) {}
+	Handle(Handle &&o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+	Handle &operator=(Handle &&o) noexcept
+	{
+		if (this != &o) {
+			remove();
+			h_ = std::exchange(o.h_, nullptr);
+		}
+		return *this;
+	}
+	Handle(const Handle &) = delete;
+	Handle &operator=(const Handle &) = delete;
+	~Handle() { remove(); }
+
+	void remove() noexcept
+	{
+		if (h_ != nullptr)
+			Remove(&h_);
+	}
+	explicit operator bool() const { return h_ != nullptr; }
+	T *get() const { return h_; }
+
+protected:
+	T *h_ = nullptr;
+};
+} // namespace detail
+
+class Io : public detail::Handle<::io, io_remove> {
+public:
+	using Handle::Handle;
+	// After close(fd): removes without touching the kernel, so the number can be reused at once.
+	void remove_closed() noexcept
+	{
+		if (h_ != nullptr)
+			io_remove_closed(&h_);
+	}
+	void set_pending() { io_set_pending(h_); }
+};
+
+class Timeout : public detail::Handle<::timeout, timeout_remove> {
+public:
+	using Handle::Handle;
+	// Restarts the period (or a one-shot's delay) from now.
+	void reset() { timeout_reset(h_); }
+};
+
+using SignalWatch = detail::Handle<::io_signal, signal_remove>;
+
+class IoLoop {
+public:
+	IoLoop() : loop_(detail::create_loop()) {}
+	~IoLoop() { io_loop_destroy(&loop_); }
+	IoLoop(const IoLoop &) = delete;
+	IoLoop &operator=(const IoLoop &) = delete;
+
+	// Runs until stop().
+	void run() { io_loop_run(loop_); }
+	// One iteration: waits for the first io or timeout, then runs what is due.
+	void run_once()
+	{
+		io_loop_set_running(loop_);
+		io_loop_handler_run(loop_);
+		io_loop_stop(loop_);
+	}
+	void stop() { io_loop_stop(loop_); }
+	bool running() const { return io_loop_is_running(loop_) != 0; }
+	// Thread-safe: ends a blocked wait.
+	void wakeup() noexcept { io_loop_wakeup(loop_); }
+	// Thread-safe: runs fn once, in the loop's thread, in its next iteration.
+	void post(std::function<void()> fn) { detail::post(loop_, std::move(fn)); }
+	// In the child after fork(), before running the loop there.
+	void recreate() { detail::recreate_loop(loop_); }
+
+	template <class F> [[nodiscard]] Io add_io(int fd, Cond cond, F &&fn)
+	{
+		using S = detail::Stored<std::decay_t<F>>;
+		auto stored = std::make_unique<std::decay_t<F>>(std::forward<F>(fn));
+		Io io(detail::add_io(loop_, fd, static_cast<unsigned>(cond), S::call, stored.get(), S::release));
+		stored.release();
+		return io;
+	}
+
+	// Repeating: fn runs every `interval` until the handle goes, keeping its phase (no drift).
+	template <class F> [[nodiscard]] Timeout add_timeout(std::chrono::microseconds interval, F &&fn)
+	{
+		return timeout(interval, true, std::forward<F>(fn));
+	}
+	template <class F> [[nodiscard]] Timeout add_oneshot(std::chrono::microseconds delay, F &&fn)
+	{
+		return timeout(delay, false, std::forward<F>(fn));
+	}
+	// fn(int signo) runs in loop context after the signal arrives.
+	template <class F> [[nodiscard]] SignalWatch add_signal(int signo, F &&fn)
+	{
+		using S = detail::Stored<std::decay_t<F>>;
+		auto stored = std::make_unique<std::decay_t<F>>(std::forward<F>(fn));
+		SignalWatch w(detail::add_signal(loop_, signo, S::call_signal, stored.get(), S::release));
+		stored.release();
+		return w;
+	}
+
+	::ioloop *c_loop() const { return loop_; }
+	static const char *handler_name() { return io_loop_get_handler_name(); }
+
+private:
+	template <class F> Timeout timeout(std::chrono::microseconds d, bool repeat, F &&fn)
+	{
+		using S = detail::Stored<std::decay_t<F>>;
+		auto stored = std::make_unique<std::decay_t<F>>(std::forward<F>(fn));
+		Timeout t(detail::add_timeout(loop_, d.count(), repeat, S::call, stored.get(), S::release));
+		stored.release();
+		return t;
+	}
+
+	::ioloop *loop_;
+};
+
+} // namespace iol

@@ -1,0 +1,149 @@
+// The core's private state, shared by the core files and the one handler compiled in.
+#pragma once
+
+#include "ioloop.h"
+#include "timeout-heap.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+struct handler_context; // each handler file defines its own
+
+using release_fn = void(void *context);
+
+struct io {
+	struct ioloop *loop;
+	struct io_file *file;
+	unsigned conditions;
+	io_callback_t *callback;
+	void *context;
+	release_fn *release; // frees context (C++ callables); null for C callers
+	// An io is called only for waits that began after it was added (semantic 5).
+	std::uint64_t added_in_wait;
+	bool removed = false;
+	bool pending = false;
+	std::uint64_t pending_since_wait = 0;
+	io *pending_prev = nullptr, *pending_next = nullptr;
+	io *next_dead = nullptr;
+};
+
+// All ios of one fd: at most one reader (IO_READ and/or IO_ERROR) and one writer (IO_WRITE).
+struct io_file {
+	int fd;
+	io *reader = nullptr;
+	io *writer = nullptr;
+	unsigned registered = 0; // what the handler has told the kernel
+	std::uint32_t handler_slot = 0; // free for the handler (poll: index in its pollfd array)
+	io_file *next_dead = nullptr;
+
+	unsigned conditions() const
+	{
+		return (reader ? reader->conditions : 0u) | (writer ? writer->conditions : 0u);
+	}
+};
+
+struct timeout {
+	struct ioloop *loop;
+	timeout_callback_t *callback;
+	void *context;
+	release_fn *release;
+	std::int64_t interval_us; // 0 and !repeat: one-shot
+	bool repeat;
+	std::uint64_t armed_in_wait = 0; // armed during this iteration: not due before the next wait
+	ioloop_detail::TimeoutHeap::Entry heap;
+	timeout *next_dead = nullptr;
+};
+
+struct io_signal {
+	struct ioloop *loop;
+	int signo;
+	signal_callback_t *callback;
+	void *context;
+	release_fn *release;
+	io_signal *next_dead = nullptr;
+};
+
+struct ioloop {
+	ioloop *prev_current = nullptr;
+	handler_context *handler = nullptr;
+	bool running = false;
+	bool in_iteration = false;
+
+	// io registry, indexed by fd
+	std::vector<io_file *> files;
+	unsigned file_count = 0;
+	std::uint64_t wait_count = 0;
+	io *pending_head = nullptr, *pending_tail = nullptr;
+
+	ioloop_detail::TimeoutHeap timeouts;
+	std::int64_t now_us = 0; // CLOCK_MONOTONIC, cached per iteration
+
+	// Freed at the end of the iteration, so pointers the handler collected stay valid.
+	io *dead_ios = nullptr;
+	io_file *dead_files = nullptr;
+	timeout *dead_timeouts = nullptr;
+	io_signal *dead_signals = nullptr;
+
+	// signals (see signals.cpp)
+	bool signals_due = false;
+	std::vector<io_signal *> signal_watchers;
+	bool handler_delivers_signals = false;
+	struct io *signal_io = nullptr;
+	int signal_pipe[2] = {-1, -1};
+
+	// wakeup and post (see wakeup.cpp)
+	bool handler_delivers_wakeup = false;
+	struct io *wakeup_io = nullptr;
+	int wakeup_fd = -1;
+	std::mutex posted_lock;
+	std::vector<std::function<void()>> posted;
+	std::vector<std::function<void()>> posted_running;
+	std::atomic<bool> have_posted{false};
+};
+
+namespace ioloop_detail {
+
+// Hands one fd's readiness to its ios. `ready` is what the kernel reported, in io_condition bits:
+// IO_READ readable (data or EOF), IO_WRITE writable, IO_ERROR hang-up or error.
+void unlink_pending(ioloop &loop, io *i);
+
+inline void call_io(ioloop &loop, io *i)
+{
+	if (i->pending) // called once per iteration, whether ready or pending
+		unlink_pending(loop, i);
+	i->callback(i->context);
+}
+
+inline void dispatch(ioloop &loop, io_file *file, unsigned ready)
+{
+	if (file == nullptr)
+		return;
+	io *r = file->reader;
+	if (r != nullptr && (ready & (IO_ERROR | (r->conditions & IO_READ))) != 0 &&
+	    r->added_in_wait < loop.wait_count) {
+		if (!loop.running)
+			return;
+		call_io(loop, r);
+	}
+	io *w = file->writer; // the reader may have removed it
+	if (w != nullptr && (ready & (IO_WRITE | IO_ERROR)) != 0 && w->added_in_wait < loop.wait_count) {
+		if (!loop.running)
+			return;
+		call_io(loop, w);
+	}
+}
+
+// A handler calls this once the kernel wait returns, before the first dispatch: callbacks then
+// see fresh time, and timeouts they arm start from when they run.
+void after_wait(ioloop &loop);
+
+// Core entry points for a handler that delivers signals or wakeups itself.
+void signal_raised(ioloop &loop, int signo, unsigned count);
+void wakeup_received(ioloop &loop);
+
+std::int64_t monotonic_now_us();
+
+} // namespace ioloop_detail

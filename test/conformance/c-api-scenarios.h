@@ -1,0 +1,14 @@
+#ifndef C_API_SCENARIOS_H
+#define C_API_SCENARIOS_H
+#include <signal.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+int c_scenario_dovecot_style(void);
+int c_scenario_errors(void);
+int c_scenario_signal(int signo);
+const char *c_scenario_handler(void);
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,103 @@
+// Small helpers for the conformance suite: owned fds and a bounded way to run the loop.
+#pragma once
+
+#include <ioloop/ioloop.hpp>
+
+#include <chrono>
+#include <fcntl.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <utility>
+
+namespace fixtures {
+
+class Fd {
+public:
+	Fd() = default;
+	explicit Fd(int fd) : fd_(fd) {}
+	Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+	Fd &operator=(Fd &&o) noexcept
+	{
+		reset(std::exchange(o.fd_, -1));
+		return *this;
+	}
+	~Fd() { reset(); }
+	void reset(int fd = -1)
+	{
+		if (fd_ >= 0)
+			::close(fd_);
+		fd_ = fd;
+	}
+	int get() const { return fd_; }
+	operator int() const { return fd_; }
+
+private:
+	int fd_ = -1;
+};
+
+struct SocketPair {
+	Fd a, b;
+	SocketPair()
+	{
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+			throw std::runtime_error("socketpair");
+		a.reset(sv[0]);
+		b.reset(sv[1]);
+	}
+};
+
+struct Pipe {
+	Fd r, w;
+	Pipe()
+	{
+		int p[2];
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+			throw std::runtime_error("pipe2");
+		r.reset(p[0]);
+		w.reset(p[1]);
+	}
+};
+
+inline void put(int fd, const char *s = "x")
+{
+	std::size_t n = std::char_traits<char>::length(s);
+	if (::write(fd, s, n) != static_cast<ssize_t>(n))
+		throw std::runtime_error("write");
+}
+
+inline char get_byte(int fd)
+{
+	char c = 0;
+	return ::read(fd, &c, 1) == 1 ? c : '\0';
+}
+
+using ms = std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+// Iterates until done() or the time limit; the limit is a timeout, so a lost wakeup shows as a
+// failed check, never a hung test.
+template <class Pred> bool run_until(iol::IoLoop &loop, Pred done, ms limit = ms(3000))
+{
+	bool expired = false;
+	iol::Timeout guard = loop.add_oneshot(limit, [&] { expired = true; });
+	while (!done() && !expired)
+		loop.run_once();
+	return done();
+}
+
+// Runs n iterations, each waiting at most `each` (so a test never blocks on a broken loop).
+inline void iterate(iol::IoLoop &loop, int n, ms each = ms(20))
+{
+	iol::Timeout tick = loop.add_timeout(each, [] {});
+	for (int i = 0; i < n; i++)
+		loop.run_once();
+}
+
+inline double ms_since(Clock::time_point t)
+{
+	return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+} // namespace fixtures
