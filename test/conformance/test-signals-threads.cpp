@@ -13,7 +13,6 @@ using namespace fixtures;
 using iol::Cond;
 
 namespace {
-std::atomic<bool> in_signal_handler{false};
 void plain_handler(int) {}
 } // namespace
 

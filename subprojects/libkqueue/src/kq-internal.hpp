@@ -1,0 +1,152 @@
+// Internal state of the Linux kqueue emulation.  One kq_state per kqueue()
+// descriptor; the descriptor number is the epoll fd itself, so the kqueue
+// can be polled and closed like any fd (see doc/kqueue-linux.md).
+#pragma once
+
+#include <sys/event.h>
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace libkqueue {
+
+// epoll_data.u64 of the internal fds.  Watched fds use (gen << 32 | fd) and
+// gen starts at 1, so these can never collide with a watched fd.
+inline constexpr uint64_t tag_wake = 1;
+inline constexpr uint64_t tag_timer = 2;
+inline constexpr uint64_t tag_signal = 3;
+
+inline constexpr size_t no_heap_index = SIZE_MAX;
+inline constexpr int max_signal = 64;
+
+struct knote {
+	// What the user registered: ident, filter, the sticky flags (ONESHOT,
+	// CLEAR, DISPATCH, RECEIPT), the input fflags/data, udata and ext.
+	struct kevent reg {};
+	knote *prev = nullptr; // ready queue links
+	knote *next = nullptr;
+	int64_t count = 0; // timer expirations / signal deliveries not yet reported
+	int64_t period_ns = 0; // 0 = fires once
+	int64_t deadline_ns = 0;
+	size_t heap_index = no_heap_index;
+	uint64_t seen_call = 0; // kevent() call in which epoll last reported it
+	uint64_t requeued_call = 0; // kevent() call that re-queued it after delivery
+	uint32_t revents = 0; // last epoll events for an fd knote
+	bool enabled = false;
+	bool queued = false;
+	bool triggered = false; // EVFILT_USER
+};
+
+enum class fd_kind : uint8_t { unknown, stream, dgram, pipe, other };
+
+struct fd_entry {
+	knote *rd = nullptr;
+	knote *wr = nullptr;
+	// Bumped whenever the entry starts describing a new open file, so epoll
+	// reports about an earlier file at the same number can be recognised.
+	uint32_t gen = 0;
+	uint32_t mask = 0; // events registered with epoll; 0 = not registered
+	uint64_t checked_call = 0; // kevent() call that last verified the registration
+	fd_kind kind = fd_kind::unknown;
+	int bufsize = -1; // SO_SNDBUF or pipe capacity, cached for EVFILT_WRITE data
+};
+
+struct ready_queue {
+	knote *head = nullptr;
+	knote *tail = nullptr;
+	size_t size = 0;
+
+	void push(knote *kn);
+	void remove(knote *kn);
+};
+
+struct kq_state {
+	int epfd = -1; // == the kqueue descriptor; never closed by us
+	int wakefd = -1; // eventfd: readable while user-space events are queued
+	int timerfd = -1; // armed to the earliest timer deadline
+	int sigfd = -1;
+	pid_t pid = 0; // creator; kqueues are not inherited across fork()
+
+	std::atomic<int> refs{1};
+	std::mutex mu; // guards everything below
+	bool dead = false;
+
+	uint64_t call = 0; // counts kevent() calls
+	uint32_t next_gen = 1;
+	std::vector<fd_entry> fds;
+	std::unordered_map<uintptr_t, knote *> timers;
+	std::unordered_map<uintptr_t, knote *> users;
+	knote *signals[max_signal + 1] = {};
+	sigset_t sigmask{};
+	std::vector<knote *> heap; // timers, earliest deadline first
+	int64_t armed_ns = -1; // deadline the timerfd is set to; -1 = disarmed
+	ready_queue queue;
+	size_t soft_queued = 0; // queued knotes that are not fd knotes
+	bool wake_set = false;
+	knote *pool = nullptr; // freed knotes, reused to avoid malloc
+
+	kq_state() { sigemptyset(&sigmask); }
+	~kq_state();
+	kq_state(const kq_state &) = delete;
+	kq_state &operator=(const kq_state &) = delete;
+};
+
+inline bool is_fd_filter(short filter) {
+	return filter == EVFILT_READ || filter == EVFILT_WRITE;
+}
+
+// Internal result of a change: the kqueue descriptor is no longer ours.
+inline constexpr int err_stale_kq = -1;
+
+// knote-table.cpp
+knote *knote_new(kq_state &q, const struct kevent &kev);
+void knote_free(kq_state &q, knote *kn);
+void enqueue(kq_state &q, knote *kn);
+void dequeue(kq_state &q, knote *kn);
+fd_entry *fd_find(kq_state &q, uintptr_t ident);
+fd_entry &fd_get(kq_state &q, int fd);
+bool kq_is_ours(kq_state &q);
+void wake_sync(kq_state &q);
+int64_t now_ns(clockid_t clock);
+
+// changes.cpp
+int apply_change(kq_state &q, struct kevent &kev);
+void knote_delete(kq_state &q, knote *kn);
+void knote_disable(kq_state &q, knote *kn);
+
+// scan.cpp
+int scan(kq_state &q, std::unique_lock<std::mutex> &lk, struct kevent *out,
+	 int nevents, const struct timespec *timeout, bool &stale);
+
+// filter-fd.cpp
+int fd_change(kq_state &q, const struct kevent &kev);
+void fd_epoll_event(kq_state &q, uint64_t tag, uint32_t events);
+bool fd_deliver(kq_state &q, knote *kn, struct kevent &out);
+void fd_remove(kq_state &q, knote *kn);
+void fd_disable(kq_state &q, knote *kn);
+
+// filter-timer.cpp
+int timer_attach(kq_state &q, knote *kn, const struct kevent &kev);
+void timer_detach(kq_state &q, knote *kn);
+void timers_run(kq_state &q);
+void timer_fd_drain(kq_state &q);
+bool timer_deliver(kq_state &q, knote *kn, struct kevent &out);
+
+// filter-signal.cpp
+int signal_attach(kq_state &q, knote *kn);
+void signal_detach(kq_state &q, knote *kn);
+void signal_drain(kq_state &q);
+bool signal_deliver(kq_state &q, knote *kn, struct kevent &out);
+
+// filter-user.cpp
+void user_touch(knote *kn, const struct kevent &kev, bool attach);
+bool user_deliver(kq_state &q, knote *kn, struct kevent &out);
+
+} // namespace libkqueue

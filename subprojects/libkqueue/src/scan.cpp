@@ -1,0 +1,127 @@
+// Waiting for and collecting events.  The mutex is dropped around
+// epoll_wait so other threads can make changes (or trigger EVFILT_USER)
+// while one is blocked; epoll's readiness list and our ready queue are the
+// only places events wait, so a steady-state call is one epoll_wait plus
+// work proportional to what is ready.
+#include "kq-internal.hpp"
+
+#include <errno.h>
+#include <limits.h>
+#include <sys/epoll.h>
+
+namespace libkqueue {
+namespace {
+
+constexpr int batch = 128;
+
+bool deliver(kq_state &q, knote *kn, struct kevent &out)
+{
+	switch (kn->reg.filter) {
+	case EVFILT_READ:
+	case EVFILT_WRITE:
+		return fd_deliver(q, kn, out);
+	case EVFILT_TIMER:
+		return timer_deliver(q, kn, out);
+	case EVFILT_SIGNAL:
+		return signal_deliver(q, kn, out);
+	default:
+		return user_deliver(q, kn, out);
+	}
+}
+
+// Takes from the head of the ready queue; whatever does not fit stays
+// queued, in order, for the next call.
+int collect(kq_state &q, struct kevent *out, int nevents)
+{
+	int n = 0;
+	while (n < nevents) {
+		knote *kn = q.queue.head;
+		if (kn == nullptr || kn->requeued_call == q.call)
+			break;
+		dequeue(q, kn);
+		if (kn->enabled && deliver(q, kn, out[n]))
+			n++;
+	}
+	return n;
+}
+
+void dispatch(kq_state &q, const struct epoll_event *evs, int count)
+{
+	bool timer_fired = false;
+	for (int i = 0; i < count; i++) {
+		switch (evs[i].data.u64) {
+		case tag_wake:
+			break; // the ready queue is what matters; wake_sync resets it
+		case tag_timer:
+			timer_fired = true;
+			break;
+		case tag_signal:
+			signal_drain(q);
+			break;
+		default:
+			fd_epoll_event(q, evs[i].data.u64, evs[i].events);
+			break;
+		}
+	}
+	if (timer_fired) {
+		timer_fd_drain(q);
+		timers_run(q);
+	}
+}
+
+int wait_ms(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+	if (left <= 0)
+		return 0;
+	int64_t ms = (left + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+} // namespace
+
+int scan(kq_state &q, std::unique_lock<std::mutex> &lk, struct kevent *out,
+	 int nevents, const struct timespec *timeout, bool &stale)
+{
+	bool poll_only = false;
+	int64_t deadline = -1;
+	if (timeout != nullptr) {
+		int64_t span = timeout->tv_sec > INT64_MAX / 1000000000 - 1
+				       ? INT64_MAX / 2
+				       : static_cast<int64_t>(timeout->tv_sec) * 1000000000 + timeout->tv_nsec;
+		poll_only = span == 0;
+		deadline = now_ns(CLOCK_MONOTONIC) + span;
+	}
+	int max = nevents < batch ? nevents : batch;
+	struct epoll_event evs[batch];
+	for (;;) {
+		timers_run(q);
+		int ms = q.queue.size > 0 || poll_only ? 0 : wait_ms(deadline);
+		if (ms != 0)
+			wake_sync(q); // a stale wakeup would end the wait at once
+		lk.unlock();
+		int r = epoll_wait(q.epfd, evs, max, ms);
+		int err = errno;
+		lk.lock();
+		if (q.dead) {
+			errno = EBADF;
+			return -1;
+		}
+		if (r < 0) {
+			if (err != EINTR && !kq_is_ours(q)) {
+				stale = true;
+				err = EBADF;
+			}
+			errno = err;
+			return -1;
+		}
+		dispatch(q, evs, r);
+		int n = collect(q, out, nevents);
+		if (n > 0 || poll_only || (deadline >= 0 && now_ns(CLOCK_MONOTONIC) >= deadline))
+			return n;
+	}
+}
+
+} // namespace libkqueue
