@@ -49,10 +49,16 @@ public:
 	}
 
 	// Moves a queued entry to a new deadline, behind every entry already armed for that deadline.
+	// In place: a new key and one sift (a reset only moves later, so usually down).
 	void rearm(Entry *e, std::int64_t deadline_us)
 	{
-		erase(e);
-		push(e, deadline_us);
+		bool earlier = deadline_us < e->deadline_us;
+		e->deadline_us = deadline_us;
+		e->seq = next_seq_++;
+		if (earlier)
+			sift_up(e->index);
+		else
+			sift_down(e->index);
 	}
 
 private:
