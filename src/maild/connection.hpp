@@ -1,0 +1,103 @@
+// One client connection: a non-blocking socket, a bounded input buffer split into lines, an
+// output queue with backpressure and an idle timeout. The protocol lives in a ConnectionHandler.
+//
+// Backpressure: while unsent output is at or over `output_bound`, no further line is handed to
+// the handler and the socket's read io is removed, so a client that sends but never reads holds
+// at most the bound plus one line. A handler that streams (RETR) is asked for more output only
+// while the queue is below the bound, i.e. as fast as the socket drains.
+#pragma once
+
+#include <ioloop/ioloop.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace maild {
+
+class ConnectionHandler {
+public:
+	virtual ~ConnectionHandler() = default;
+	// One line without its CRLF (or bare LF). The view is valid only during the call.
+	virtual void on_line(std::string_view line) = 0;
+	// A line went over the limit; its rest, up to the next LF, is skipped.
+	virtual void on_line_too_long() = 0;
+	// While busy (e.g. a delayed login reply, a message being streamed) no line is handed over.
+	virtual bool busy() const = 0;
+	// While streaming, produce() is called whenever the output queue has room.
+	virtual bool streaming() const = 0;
+	virtual void produce() = 0;
+	virtual void on_idle_timeout() = 0;
+};
+
+struct ConnectionLimits {
+	std::size_t max_line = 8192;
+	std::size_t output_bound = 64 * 1024;
+	std::chrono::seconds idle_timeout{600};
+};
+
+class Connection {
+public:
+	// Takes ownership of fd. on_closed runs once, when the connection closes; the owner must
+	// not destroy the Connection inside that call (defer it: the call may come from deep inside
+	// one of the connection's own callbacks).
+	Connection(iol::IoLoop &loop, int fd, std::string peer, const ConnectionLimits &limits,
+		   std::function<void(Connection &)> on_closed);
+	~Connection();
+	Connection(const Connection &) = delete;
+	Connection &operator=(const Connection &) = delete;
+
+	void set_handler(std::unique_ptr<ConnectionHandler> handler);
+	ConnectionHandler *handler() const { return handler_.get(); }
+
+	void send(std::string_view data);
+	std::size_t unsent() const { return out_.size() - out_pos_; }
+	bool output_full() const { return unsent() >= limits_.output_bound; }
+	const ConnectionLimits &limits() const { return limits_; }
+
+	// Processes what can be processed and writes what can be written. Handlers call it after
+	// they stop being busy outside a connection callback (a timer ran out).
+	void pump();
+	// Reads nothing more; closes once the output is sent.
+	void close_after_output();
+	// Closes now; unsent output is dropped. `reason` goes to the debug log.
+	void close(std::string_view reason);
+	bool closed() const { return fd_ < 0; }
+
+	const std::string &peer() const { return peer_; }
+	iol::IoLoop &loop() const { return loop_; }
+
+private:
+	void on_readable();
+	void on_writable();
+	void on_idle();
+	bool flush(std::size_t budget);
+	bool handle_lines();
+	void update_ios();
+
+	iol::IoLoop &loop_;
+	int fd_;
+	std::string peer_;
+	ConnectionLimits limits_;
+	std::function<void(Connection &)> on_closed_;
+	std::unique_ptr<ConnectionHandler> handler_;
+
+	std::string in_;
+	std::size_t in_pos_ = 0;
+	bool skipping_ = false; // inside an over-long line, dropping up to its LF
+	bool eof_ = false;
+	bool closing_ = false;
+	bool in_pump_ = false;
+
+	std::string out_;
+	std::size_t out_pos_ = 0;
+
+	iol::Io read_io_;
+	iol::Io write_io_;
+	iol::Timeout idle_;
+};
+
+} // namespace maild

@@ -1,0 +1,48 @@
+// A listening TCP socket on the loop. Accepts until EAGAIN; when the process runs out of file
+// descriptors (EMFILE, ENFILE) it stops watching the socket and retries after a short delay or
+// as soon as the owner calls resume() (a connection closed), instead of spinning on it.
+#pragma once
+
+#include "options.hpp"
+
+#include <ioloop/ioloop.hpp>
+
+#include <functional>
+#include <sys/socket.h>
+#include <string>
+
+namespace maild {
+
+class Listener {
+public:
+	using AcceptFn = std::function<void(int fd, std::string peer)>;
+
+	// Binds and listens; false with `error` set. `bound` gets the real address (port 0 resolved).
+	static int open_socket(const ListenAddress &address, ListenAddress &bound, std::string &error);
+
+	Listener(iol::IoLoop &loop, int fd, std::string protocol, ListenAddress bound, AcceptFn on_accept);
+	~Listener();
+	Listener(const Listener &) = delete;
+	Listener &operator=(const Listener &) = delete;
+
+	// Watches the socket again if accepting was paused for lack of descriptors.
+	void resume();
+	const ListenAddress &address() const { return bound_; }
+	const std::string &protocol() const { return protocol_; }
+
+private:
+	void on_readable();
+
+	iol::IoLoop &loop_;
+	int fd_;
+	std::string protocol_;
+	ListenAddress bound_;
+	AcceptFn on_accept_;
+	iol::Io io_;
+	iol::Timeout retry_;
+	bool paused_logged_ = false; // one log line per EMFILE episode, not one per retry
+};
+
+std::string peer_name(const sockaddr_storage &ss);
+
+} // namespace maild

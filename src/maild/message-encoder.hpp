@@ -1,0 +1,52 @@
+// Turns a stored message (LF or CRLF line ends) into what POP3 sends: CRLF line ends,
+// dot-stuffed, optionally cut after the header and N body lines (TOP). Works on chunks of any
+// size, so a message is streamed, never held whole. Pure: bytes in, bytes out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace maild {
+
+class Pop3MessageEncoder {
+public:
+	static constexpr std::uint64_t all_lines = UINT64_MAX;
+
+	// body_lines: how many body lines after the header to send (TOP); all_lines for RETR.
+	explicit Pop3MessageEncoder(std::uint64_t body_lines = all_lines, bool dot_stuff = true)
+		: body_lines_left_(body_lines), dot_stuff_(dot_stuff)
+	{
+	}
+
+	// Appends the encoded form of `chunk` to `out`.
+	void feed(std::string_view chunk, std::string &out);
+	// True once TOP's limit is reached: the rest of the file need not be read.
+	bool done() const { return done_; }
+	// Ends the message: the last line's CRLF if it had none, then ".\r\n" when dot-stuffing.
+	void finish(std::string &out);
+
+private:
+	void end_line();
+
+	std::uint64_t body_lines_left_;
+	bool dot_stuff_;
+	bool at_line_start_ = true;
+	bool last_was_cr_ = false;
+	bool in_header_ = true;
+	bool done_ = false;
+	std::uint64_t line_length_ = 0; // bytes of the current line so far, CR included
+};
+
+// The size a message has once its line ends are CRLF (what LIST and STAT report, RFC 1939).
+class CrlfSizeCounter {
+public:
+	void feed(std::string_view chunk);
+	std::uint64_t size() const { return size_; }
+
+private:
+	std::uint64_t size_ = 0;
+	bool last_was_cr_ = false;
+};
+
+} // namespace maild

@@ -1,0 +1,46 @@
+// The command line. parse_options() is pure: it reads argv and the environment it is given,
+// touches nothing else, and reports the first problem as one line.
+#pragma once
+
+#include "log.hpp"
+
+#include <chrono>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace maild {
+
+struct ListenAddress {
+	std::string host; // numeric IPv4 or IPv6, without brackets
+	unsigned port = 0;
+	std::string text() const; // "127.0.0.1:110", "[::1]:110"
+};
+
+struct Options {
+	enum class Mode { serve, demo, help, version };
+	Mode mode = Mode::serve;
+	std::string mail_root;
+	std::string passwd_file;
+	std::vector<ListenAddress> pop3;
+	std::vector<ListenAddress> imap;
+	unsigned max_connections = 1000;
+	std::chrono::seconds idle_timeout{600};
+	LogLevel log_level = LogLevel::info;
+	// Reply delay after a failed login. MAILD_AUTH_FAIL_DELAY_MS overrides it (tests).
+	std::chrono::milliseconds auth_fail_delay{1000};
+};
+
+struct OptionsError {
+	std::string message;
+};
+
+// args excludes argv[0]; auth_delay_env is getenv("MAILD_AUTH_FAIL_DELAY_MS") or nullptr.
+std::variant<Options, OptionsError> parse_options(const std::vector<std::string> &args,
+						  const char *auth_delay_env);
+
+bool parse_listen_address(std::string_view text, ListenAddress &out);
+
+extern const char usage_text[];
+
+} // namespace maild

@@ -1,0 +1,38 @@
+// The per-mailbox list of UIDs: DIR/USER[/.Name]/maild-uidlist.
+//
+//     V<uidvalidity> N<next uid>
+//     <uid> W<size with CRLF line ends> :<base file name>
+//
+// The base name is the Maildir file name without its ":2,<flags>" info. Rewritten atomically
+// (write maild-uidlist.tmp, fsync, rename), so a crash leaves the old or the new list.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace maild {
+
+struct UidlistEntry {
+	std::uint32_t uid = 0;
+	std::uint64_t vsize = 0;
+	std::string base;
+};
+
+struct Uidlist {
+	std::uint32_t uidvalidity = 0;
+	std::uint32_t next_uid = 1;
+	std::vector<UidlistEntry> entries; // ascending uid
+
+	// False when the text is not a valid list (then the caller starts a new UIDVALIDITY).
+	static bool parse(std::string_view text, Uidlist &out);
+	std::string format() const;
+
+	static constexpr const char file_name[] = "maild-uidlist";
+};
+
+// Writes `data` to dir/name through dir/name.tmp + fsync + rename. False with errno on failure.
+bool write_file_atomically(const std::string &dir, const std::string &name, std::string_view data);
+
+} // namespace maild

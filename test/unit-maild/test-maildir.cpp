@@ -1,0 +1,123 @@
+#include "maildir.hpp"
+#include "sasl-plain.hpp"
+#include "uidlist.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace maild;
+
+TEST_CASE("Maildir file names carry the flags", "[maildir]")
+{
+	CHECK(maildir_base_name("123.M1.host:2,S") == "123.M1.host");
+	CHECK(maildir_base_name("123.M1.host") == "123.M1.host");
+	CHECK(maildir_flags("123.M1.host:2,TSF") == "FST");
+	CHECK(maildir_flags("123.M1.host:2,SS") == "S");
+	CHECK(maildir_flags("123.M1.host") == "");
+	CHECK(maildir_file_name("b", "SRS") == "b:2,RS");
+	CHECK(maildir_file_name("b", "") == "b:2,");
+	CHECK(maildir_name_vsize("123.M1.host,S=10,W=12") == 12u);
+	CHECK_FALSE(maildir_name_vsize("123.M1.host,S=10"));
+}
+
+TEST_CASE("Maildir++ mailbox names stay under the user's root", "[maildir]")
+{
+	CHECK(mailbox_directory("/m/u", "INBOX") == "/m/u");
+	CHECK(mailbox_directory("/m/u", "inbox") == "/m/u");
+	CHECK(mailbox_directory("/m/u", "Sent") == "/m/u/.Sent");
+	CHECK(mailbox_directory("/m/u", "a.b") == "/m/u/.a.b");
+	CHECK_FALSE(mailbox_directory("/m/u", ""));
+	CHECK_FALSE(mailbox_directory("/m/u", "../x"));
+	CHECK_FALSE(mailbox_directory("/m/u", "a/b"));
+	CHECK_FALSE(mailbox_directory("/m/u", ".x"));
+	CHECK_FALSE(mailbox_directory("/m/u", "a..b"));
+}
+
+TEST_CASE("uidlist round trip and damage", "[uidlist]")
+{
+	Uidlist l;
+	l.uidvalidity = 1700000000;
+	l.next_uid = 8;
+	l.entries = {{3, 120, "1.M1.h"}, {7, 9, "2.M2.h"}};
+	std::string text = l.format();
+	CHECK(text == "V1700000000 N8\n3 W120 :1.M1.h\n7 W9 :2.M2.h\n");
+	Uidlist back;
+	REQUIRE(Uidlist::parse(text, back));
+	CHECK(back.uidvalidity == 1700000000);
+	CHECK(back.next_uid == 8);
+	REQUIRE(back.entries.size() == 2);
+	CHECK(back.entries[1].base == "2.M2.h");
+	CHECK(back.entries[0].vsize == 120);
+
+	Uidlist bad;
+	CHECK_FALSE(Uidlist::parse("", bad));
+	CHECK_FALSE(Uidlist::parse("V1 N2\n1 W3 :a", bad));            // torn: no final LF
+	CHECK_FALSE(Uidlist::parse("V1 N2\n2 W3 :a\n", bad));          // uid >= next
+	CHECK_FALSE(Uidlist::parse("V1 N9\n3 W3 :a\n2 W3 :b\n", bad)); // not ascending
+	CHECK_FALSE(Uidlist::parse("V1 N9\n3 W3 :a/b\n", bad));
+	CHECK_FALSE(Uidlist::parse("V0 N9\n", bad));
+	CHECK(Uidlist::parse("V5 N1\n", bad));
+}
+
+TEST_CASE("Mailbox: new/ to cur/, UIDs in delivery order, stable, never reused", "[maildir]")
+{
+	namespace fs = std::filesystem;
+	fs::path dir = fs::temp_directory_path() / ("maild-unit-" + std::to_string(getpid()));
+	fs::remove_all(dir);
+	fs::create_directories(dir / "new");
+	auto put = [&](const char *sub, const char *name, const char *text) {
+		std::ofstream(dir / sub / name, std::ios::binary) << text;
+	};
+	put("new", "1000000010.b.h", "B: 1\n\nlf\n"); // 9 bytes, 12 with CRLF
+	put("new", "999999999.a.h", "A: 1\r\n\r\n");  // fewer digits, but earlier
+	put("new", ".hidden", "x");
+
+	std::string error;
+	Mailbox mb;
+	REQUIRE(Mailbox::open(dir.string(), mb, error));
+	REQUIRE(mb.messages().size() == 2);
+	CHECK(mb.messages()[0].base == "999999999.a.h");
+	CHECK(mb.messages()[0].uid == 1);
+	CHECK(mb.messages()[1].uid == 2);
+	CHECK(mb.messages()[1].vsize == 12);
+	CHECK(fs::exists(dir / "cur" / "1000000010.b.h:2,"));
+	CHECK(fs::is_empty(dir / "tmp"));
+	auto validity = mb.uidvalidity();
+
+	REQUIRE(mb.set_flags(1, "SF", error));
+	CHECK(fs::exists(dir / "cur" / "1000000010.b.h:2,FS"));
+	CHECK(mb.expunge({0}, error) == 0);
+	CHECK_FALSE(fs::exists(dir / "cur" / "999999999.a.h:2,"));
+
+	put("new", "1000000020.c.h", "C: 1\n\n");
+	Mailbox again;
+	REQUIRE(Mailbox::open(dir.string(), again, error));
+	CHECK(again.uidvalidity() == validity);
+	REQUIRE(again.messages().size() == 2);
+	CHECK(again.messages()[0].uid == 2);
+	CHECK(again.messages()[0].flags == "FS");
+	CHECK(again.messages()[1].uid == 3); // 1 is never reused
+	fs::remove_all(dir);
+}
+
+TEST_CASE("SASL PLAIN", "[sasl]")
+{
+	CHECK(base64_decode(base64_encode(std::string("\0bob\0hunter2", 12))) == std::string("\0bob\0hunter2", 12));
+	CHECK(base64_encode("a") == "YQ==");
+	CHECK(base64_decode("YQ==") == "a");
+	CHECK_FALSE(base64_decode("YQ="));
+	CHECK_FALSE(base64_decode("Y=Q="));
+	CHECK_FALSE(base64_decode("YQ==YQ=="));
+	CHECK_FALSE(base64_decode("!!!!"));
+	auto p = parse_sasl_plain(std::string("\0bob\0pw", 7));
+	REQUIRE(p);
+	CHECK(p->user == "bob");
+	CHECK(p->password == "pw");
+	CHECK(parse_sasl_plain(std::string("bob\0bob\0pw", 10)));
+	CHECK_FALSE(parse_sasl_plain(std::string("eve\0bob\0pw", 10)));
+	CHECK_FALSE(parse_sasl_plain(std::string("\0bob", 4)));
+	CHECK_FALSE(parse_sasl_plain(std::string("\0\0pw", 4)));
+	CHECK_FALSE(parse_sasl_plain(std::string("\0bob\0", 5)));
+}
