@@ -81,20 +81,4 @@ void signal_drain(kq_state &q)
 	}
 }
 
-bool signal_deliver(kq_state &q, knote *kn, struct kevent &out)
-{
-	if (kn->count == 0)
-		return false;
-	out = kn->reg;
-	out.flags |= EV_CLEAR; // FreeBSD sets it internally for signals
-	out.fflags = 0;
-	out.data = kn->count;
-	kn->count = 0;
-	if ((kn->reg.flags & EV_ONESHOT) != 0)
-		knote_delete(q, kn);
-	else if ((kn->reg.flags & EV_DISPATCH) != 0)
-		knote_disable(q, kn);
-	return true;
-}
-
 } // namespace libkqueue

@@ -202,20 +202,4 @@ void timers_run(kq_state &q)
 	rearm(q);
 }
 
-bool timer_deliver(kq_state &q, knote *kn, struct kevent &out)
-{
-	if (kn->count == 0)
-		return false;
-	out = kn->reg;
-	out.flags |= EV_CLEAR; // FreeBSD sets it internally for timers
-	out.fflags = 0;
-	out.data = kn->count;
-	kn->count = 0;
-	if ((kn->reg.flags & EV_ONESHOT) != 0)
-		knote_delete(q, kn);
-	else if ((kn->reg.flags & EV_DISPATCH) != 0)
-		knote_disable(q, kn);
-	return true;
-}
-
 } // namespace libkqueue

@@ -137,13 +137,11 @@ int timer_attach(kq_state &q, knote *kn, const struct kevent &kev);
 void timer_detach(kq_state &q, knote *kn);
 void timers_run(kq_state &q);
 void timer_fd_drain(kq_state &q);
-bool timer_deliver(kq_state &q, knote *kn, struct kevent &out);
 
 // filter-signal.cpp
 int signal_attach(kq_state &q, knote *kn);
 void signal_detach(kq_state &q, knote *kn);
 void signal_drain(kq_state &q);
-bool signal_deliver(kq_state &q, knote *kn, struct kevent &out);
 
 // filter-user.cpp
 void user_touch(knote *kn, const struct kevent &kev, bool attach);

@@ -14,6 +14,24 @@ namespace {
 
 constexpr int batch = 128;
 
+// Timers and signals report a count (expirations, arrivals) since the last report, and FreeBSD
+// sets EV_CLEAR on both internally.
+bool counted_deliver(kq_state &q, knote *kn, struct kevent &out)
+{
+	if (kn->count == 0)
+		return false;
+	out = kn->reg;
+	out.flags |= EV_CLEAR;
+	out.fflags = 0;
+	out.data = kn->count;
+	kn->count = 0;
+	if ((kn->reg.flags & EV_ONESHOT) != 0)
+		knote_delete(q, kn);
+	else if ((kn->reg.flags & EV_DISPATCH) != 0)
+		knote_disable(q, kn);
+	return true;
+}
+
 bool deliver(kq_state &q, knote *kn, struct kevent &out)
 {
 	switch (kn->reg.filter) {
@@ -21,9 +39,8 @@ bool deliver(kq_state &q, knote *kn, struct kevent &out)
 	case EVFILT_WRITE:
 		return fd_deliver(q, kn, out);
 	case EVFILT_TIMER:
-		return timer_deliver(q, kn, out);
 	case EVFILT_SIGNAL:
-		return signal_deliver(q, kn, out);
+		return counted_deliver(q, kn, out);
 	default:
 		return user_deliver(q, kn, out);
 	}
