@@ -6,6 +6,7 @@
 #define IOLOOP_BENCH_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #ifdef __cplusplus
@@ -70,6 +71,20 @@ static inline int chain_start_pair(const struct chain_params *p, int i)
 	if (space < 1)
 		space = 1;
 	return (int)(((long)i * space) % p->npairs);
+}
+
+/* The second half of every contender's read callback, one copy so the work is the same for all:
+ * while writes are left, pass the chain on to the next pair. */
+static inline void chain_pass_on(const struct chain_params *p, long i, long *writes_left,
+				 long *fired, long *failures)
+{
+	if (*writes_left > 0) {
+		long next = i + 1 == p->npairs ? 0 : i + 1;
+		if (send(p->fds[2 * next + 1], "e", 1, 0) != 1)
+			(*failures)++;
+		(*writes_left)--;
+		(*fired)++;
+	}
 }
 
 /* Returns 0, or -1 (errno set) if this contender cannot run these parameters here, e.g. select

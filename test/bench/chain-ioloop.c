@@ -26,13 +26,7 @@ static void read_cb(void *context)
 		failures++;
 	if (idle != NULL)
 		timeout_reset(idle[i]);
-	if (writes_left > 0) {
-		long next = i + 1 == P->npairs ? 0 : i + 1;
-		if (send(P->fds[2 * next + 1], "e", 1, 0) != 1)
-			failures++;
-		writes_left--;
-		fired++;
-	}
+	chain_pass_on(P, i, &writes_left, &fired, &failures);
 }
 
 int chain_ioloop_c(const struct chain_params *p, struct chain_result *r)

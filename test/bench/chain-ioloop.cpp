@@ -25,13 +25,7 @@ struct Chain {
 			failures++;
 		if (!idle.empty())
 			idle[static_cast<std::size_t>(i)].reset();
-		if (writes_left > 0) {
-			int next = i + 1 == p.npairs ? 0 : i + 1;
-			if (send(p.fds[2 * next + 1], "e", 1, 0) != 1)
-				failures++;
-			writes_left--;
-			fired++;
-		}
+		chain_pass_on(&p, i, &writes_left, &fired, &failures);
 	}
 };
 

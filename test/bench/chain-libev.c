@@ -33,13 +33,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		failures++;
 	if (P->idle_timeouts)
 		ev_timer_again(loop, &pr->idle);
-	if (writes_left > 0) {
-		long next = i + 1 == P->npairs ? 0 : i + 1;
-		if (send(P->fds[2 * next + 1], "e", 1, 0) != 1)
-			failures++;
-		writes_left--;
-		fired++;
-	}
+	chain_pass_on(P, i, &writes_left, &fired, &failures);
 }
 
 unsigned bench_libev_backend(void);

@@ -24,13 +24,7 @@ static void read_cb(evutil_socket_t fd, short which, void *arg)
 		failures++;
 	if (idle_tv != NULL) /* adding a pending event again restarts its timeout */
 		event_add(events[i], &idle_tv[i]);
-	if (writes_left > 0) {
-		long next = i + 1 == P->npairs ? 0 : i + 1;
-		if (send(P->fds[2 * next + 1], "e", 1, 0) != 1)
-			failures++;
-		writes_left--;
-		fired++;
-	}
+	chain_pass_on(P, i, &writes_left, &fired, &failures);
 }
 
 struct event_base *bench_libevent_base(void);
