@@ -46,7 +46,6 @@ void signals_init(ioloop &loop);
 void run_signals(ioloop &loop);
 void signals_deinit(ioloop &loop);
 void signals_recreate(ioloop &loop);
-bool signals_due(const ioloop &loop);
 
 void wakeup_init(ioloop &loop);
 void run_posted(ioloop &loop);

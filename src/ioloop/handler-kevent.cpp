@@ -18,7 +18,6 @@
 namespace {
 
 constexpr uintptr_t wakeup_ident = 0;
-constexpr int max_signo = 65;
 
 } // namespace
 
@@ -26,7 +25,7 @@ struct handler_context {
 	int kq = -1;
 	std::vector<struct kevent> changes; // queued, handed over with the next wait
 	std::vector<struct kevent> events;
-	struct sigaction previous[max_signo] = {};
+	struct sigaction previous[ioloop_detail::max_signo] = {};
 };
 
 namespace {

@@ -106,6 +106,10 @@ struct ioloop {
 
 namespace ioloop_detail {
 
+// Signals 1 .. max_signo-1 can be watched (_NSIG on Linux); the core, and a handler that watches
+// signals itself, size their per-signal tables with it.
+constexpr int max_signo = 65;
+
 // Hands one fd's readiness to its ios. `ready` is what the kernel reported, in io_condition bits:
 // IO_READ readable (data or EOF), IO_WRITE writable, IO_ERROR hang-up or error.
 void unlink_pending(ioloop &loop, io *i);

@@ -24,7 +24,7 @@ void destroy(ioloop *loop) noexcept
 
 int wait_ms(ioloop &loop)
 {
-	if (loop.pending_head != nullptr || signals_due(loop) ||
+	if (loop.pending_head != nullptr || loop.signals_due ||
 	    loop.have_posted.load(std::memory_order_relaxed))
 		return 0;
 	return timeout_wait_ms(loop);
@@ -130,7 +130,7 @@ void io_loop_handler_run(struct ioloop *loop)
 	l.in_iteration = true;
 	l.wait_count++;
 	ioloop_handler::run(l, max_wait);
-	if (l.running && signals_due(l))
+	if (l.running && l.signals_due)
 		run_signals(l);
 	if (l.running && l.have_posted.load(std::memory_order_acquire))
 		run_posted(l);

@@ -15,8 +15,6 @@ using namespace ioloop_detail;
 
 namespace {
 
-constexpr int max_signo = 65; // _NSIG on Linux; signals beyond are refused
-
 struct SignalSlot {
 	std::atomic<ioloop *> owner{nullptr};
 	std::atomic<unsigned> count{0};
@@ -128,11 +126,6 @@ void signal_raised(ioloop &loop, int signo, unsigned count)
 		slots[signo].count.fetch_add(count, std::memory_order_relaxed);
 		loop.signals_due = true;
 	}
-}
-
-bool signals_due(const ioloop &loop)
-{
-	return loop.signals_due;
 }
 
 void run_signals(ioloop &loop)
