@@ -1,0 +1,147 @@
+// The IMAP4rev1 command parser (RFC 3501 section 9, plus LITERAL+ RFC 7888, SASL-IR RFC 4959,
+// UIDPLUS's UID EXPUNGE RFC 4315, IDLE, NAMESPACE, UNSELECT). Pure functions from bytes to a
+// command, so the session stays about state and the grammar can be unit-tested and fuzzed alone.
+// The parser is strict (one SP between tokens, nothing trailing) and bounded: no input makes it
+// crash, loop, recurse without limit or allocate more than a small multiple of its input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace maild {
+
+// Sequence sets: "1:3,5,7:*". 0 stands for '*' in a range end.
+struct SeqRange {
+	std::uint32_t first = 0, last = 0; // as written; first may exceed last
+};
+struct SequenceSet {
+	std::vector<SeqRange> ranges;
+	// Is n in the set, when '*' means `star` (the largest number in use: message count or max UID)?
+	bool contains(std::uint32_t n, std::uint32_t star) const;
+};
+// Numbers are nz-number (1..4294967295, no leading zero); nothing for anything else.
+std::optional<SequenceSet> parse_sequence_set(std::string_view s);
+
+enum class SectionText { none, header, header_fields, header_fields_not, text, mime };
+struct FetchAtt {
+	enum class Kind {
+		uid, flags, internaldate, rfc822_size, rfc822, rfc822_header, rfc822_text, envelope,
+		body /* plain BODY, non-extensible structure */, bodystructure, body_section
+	};
+	Kind kind = Kind::uid;
+	bool peek = false;               // BODY.PEEK[...]
+	std::vector<std::uint32_t> part; // "1.2" -> {1,2}; empty for the top level
+	SectionText text = SectionText::none;
+	std::vector<std::string> fields; // HEADER.FIELDS (A B): upper-cased
+	bool partial = false;            // <origin.count>
+	std::uint64_t origin = 0, count = 0;
+	// The name a FETCH response uses: "BODY[HEADER.FIELDS (MESSAGE-ID)]", "BODY[1.2.MIME]",
+	// "BODY[]<100>" (partial: origin only), "RFC822.SIZE", "UID"... Always upper-case (mbsync
+	// matches case-sensitively). BODY.PEEK answers as BODY.
+	std::string response_name() const;
+};
+
+struct SearchKey {
+	enum class Op {
+		all, answered, deleted, draft, flagged, seen, recent, new_, old,
+		unanswered, undeleted, undraft, unflagged, unseen, keyword, unkeyword,
+		larger, smaller, since, before, on, sentsince, sentbefore, senton,
+		header, from, to, cc, bcc, subject, body, text,
+		not_, or_, and_, // children: not_ 1, or_ 2, and_ any number (a parenthesised list or the top level)
+		sequence, uid
+	};
+	Op op = Op::all;
+	std::string str;          // keyword, search string; for header: the field name, upper-cased
+	std::string value;        // header: the string to find
+	std::uint64_t number = 0; // larger/smaller
+	std::int64_t day = 0;     // since/before/on/sent*: days since 1970-01-01 of the given date
+	                          // (dd-Mon-yyyy, 1 or 2 digit day, quoted or not)
+	SequenceSet set;          // sequence / uid
+	std::vector<SearchKey> children;
+};
+
+// How deep search keys may nest: every parenthesis, NOT and OR is one level. Deeper -> error, so
+// neither the parser nor the session's evaluation can run out of stack.
+inline constexpr int max_search_depth = 64;
+
+enum class ImapVerb {
+	unknown, capability, noop, logout, starttls, login, authenticate, namespace_,
+	list, lsub, status, select, examine, create, delete_, rename, subscribe, unsubscribe, append,
+	check, close, unselect, expunge, search, fetch, store, copy, idle
+};
+
+struct ImapCommand {
+	std::string tag;
+	ImapVerb verb = ImapVerb::unknown;
+	bool uid = false;              // UID FETCH/STORE/COPY/SEARCH/EXPUNGE
+	std::vector<std::string> args; // astrings/strings, decoded (quotes and literals resolved), in order:
+		// login: user, password; authenticate: mechanism (upper-cased) [, initial response as
+		// sent: base64 or "=" for an empty one]; list/lsub: reference, pattern;
+		// status: mailbox (items in status_items); select/examine/create/delete/subscribe/unsubscribe: mailbox;
+		// rename: from, to; append: mailbox; copy: mailbox.
+		// A mailbox argument (not LIST's reference or pattern) that is "inbox" in any case is
+		// given as "INBOX", since INBOX is case-insensitive (RFC 3501 5.1).
+	std::vector<std::string> status_items; // upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN
+	SequenceSet set;                       // fetch/store/copy/uid expunge
+	std::vector<FetchAtt> fetch;           // macros ALL/FAST/FULL expanded; a single item or a list
+	SearchKey search;                      // op and_ at the top
+	std::string charset;                   // SEARCH CHARSET x (upper-cased); empty when absent
+	enum class StoreMode { replace, add, remove } store_mode = StoreMode::replace;
+	bool silent = false;                        // FLAGS.SILENT
+	std::vector<std::string> flags;             // store / append flags, as written ("\Seen", "$Junk")
+	std::optional<std::int64_t> internal_date; // append date-time, as Unix time (zone applied)
+	std::uint64_t literal_size = 0;             // append: the message literal's size
+	const char *error = nullptr; // set when the command is malformed: a short reply text for
+	                             // "tag BAD <error>"; never holds client bytes
+};
+
+// Parses one complete command. `text` is the command line with any literals inline, exactly as
+// sent: "a1 LOGIN {5}\r\nalice {4+}\r\npass" (the CRLF after a literal spec, then n bytes).
+// The final CRLF of the command is NOT in text. For APPEND the message literal is NOT inline:
+// text ends right after the message literal's "{n}" or "{n+}" spec (the session streamed the bytes
+// to a file); the parser records its size in literal_size. Anything trailing -> error.
+// Quoted strings take \" and \\ escapes only; 8-bit bytes in them are accepted (clients send UTF-8
+// passwords that way), CR, LF and NUL are not. Literals may hold any byte but NUL (CHAR8).
+// A tag is 1+ ASTRING-CHARs except '+'; no tag (or an invalid one) -> tag empty and error set.
+// Verb keywords and the UID prefix are case-insensitive. Unknown verb -> verb unknown (no error
+// needed); UID before anything but FETCH/STORE/COPY/SEARCH/EXPUNGE -> verb unknown and error.
+ImapCommand parse_imap_command(std::string_view text);
+
+// If `line` (one line, no CRLF) ends in a literal spec "{n}" or "{n+}", its size and whether it is
+// non-synchronizing (LITERAL+). Sizes that overflow uint64 -> nothing (the session treats as a bad command).
+struct LiteralSpec {
+	std::uint64_t size = 0;
+	bool non_sync = false;
+};
+std::optional<LiteralSpec> literal_at_end(std::string_view line);
+
+// True when `text` (the command so far, literals inline, ending in a literal spec) is an APPEND
+// whose literal that ends it is the message: tag SP APPEND SP mailbox [SP flag-list] [SP date-time] SP {n}.
+// (A literal used for the mailbox name itself is not the message.) Exactly when
+// parse_imap_command(text) would accept it as an APPEND: a malformed APPEND gives false.
+bool is_append_message_literal(std::string_view text);
+
+// LIST/LSUB pattern matching with '*' (anything) and '%' (anything but the delimiter '.').
+// Case-sensitive (INBOX is the session's to special-case); time O(pattern * name).
+bool list_pattern_matches(std::string_view pattern, std::string_view name, char delimiter = '.');
+
+// Mailbox names as sent (modified UTF-7, RFC 3501 5.1.3): true when the name is valid mUTF-7
+// (printable ASCII, '&' starts a base64 run ended by '-', "&-" is '&'), false otherwise.
+// Only the one canonical spelling is valid, so two names never mean the same mailbox: a run may not
+// encode ASCII, end with spare bits set or a whole spare base64 character, follow another run
+// directly ("-&"), or hold a broken UTF-16 surrogate pair. The empty name is not valid.
+bool valid_mailbox_name(std::string_view name);
+
+// "dd-Mon-yyyy hh:mm:ss +zzzz" -> Unix time; nothing if invalid. The day may be " d", "dd" or
+// "d"; month names are case-insensitive; the date must exist.
+std::optional<std::int64_t> parse_imap_date_time(std::string_view s);
+// Unix time -> "dd-Mon-yyyy hh:mm:ss +0000" (day space-padded to two chars as RFC 3501's date-day-fixed).
+// Times outside years 0000..9999 are clamped to them, as date-year has four digits.
+std::string format_imap_date_time(std::int64_t t);
+// Quotes s as an IMAP quoted string, or as a literal "{n}\r\n..." if it holds CR, LF, NUL or 8-bit bytes; "NIL" is not produced.
+std::string imap_quote(std::string_view s);
+
+} // namespace maild
