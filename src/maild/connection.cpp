@@ -143,6 +143,16 @@ bool Connection::handle_lines()
 	bool handled = false;
 	while (!closed() && !closing_ && handler_ && !handler_->busy() && !output_full()) {
 		std::string_view pending(in_.data() + in_pos_, in_.size() - in_pos_);
+		if (raw_left_ > 0) {
+			if (pending.empty())
+				break;
+			std::size_t n = pending.size() < raw_left_ ? pending.size() : static_cast<std::size_t>(raw_left_);
+			in_pos_ += n;
+			raw_left_ -= n;
+			handled = true;
+			handler_->on_raw(pending.substr(0, n), raw_left_ == 0);
+			continue;
+		}
 		auto nl = pending.find('\n');
 		if (skipping_) {
 			if (nl == std::string_view::npos) {
@@ -196,7 +206,8 @@ void Connection::pump()
 		return;
 
 	bool idle_handler = !handler_ || (!handler_->busy() && !handler_->streaming());
-	bool lines_pending = !skipping_ && in_.find('\n', in_pos_) != std::string::npos;
+	bool lines_pending = (raw_left_ > 0 && in_pos_ < in_.size()) ||
+			     (!skipping_ && in_.find('\n', in_pos_) != std::string::npos);
 	if (eof_ && idle_handler && !lines_pending && !closing_) {
 		// Everything the client sent before its EOF has been handled; a half-closed client
 		// still gets the replies.

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +32,13 @@ public:
 	virtual bool streaming() const = 0;
 	virtual void produce() = 0;
 	virtual void on_idle_timeout() = 0;
+	// After Connection::read_raw(n): the next n bytes arrive here, in order, in chunks, instead
+	// of as lines; `last` marks the chunk that completes them. Lines resume after it.
+	virtual void on_raw(std::string_view chunk, bool last)
+	{
+		(void)chunk;
+		(void)last;
+	}
 };
 
 struct ConnectionLimits {
@@ -61,6 +69,10 @@ public:
 	// Processes what can be processed and writes what can be written. Handlers call it after
 	// they stop being busy outside a connection callback (a timer ran out).
 	void pump();
+	// The next n input bytes go to the handler's on_raw() instead of being split into lines
+	// (IMAP literals). Call it from on_line(); busy() and the output bound still apply.
+	void read_raw(std::uint64_t n) { raw_left_ = n; }
+	bool reading_raw() const { return raw_left_ > 0; }
 	// Reads nothing more; closes once the output is sent.
 	void close_after_output();
 	// Closes now; unsent output is dropped. `reason` goes to the debug log.
@@ -88,6 +100,7 @@ private:
 	std::string in_;
 	std::size_t in_pos_ = 0;
 	bool skipping_ = false; // inside an over-long line, dropping up to its LF
+	std::uint64_t raw_left_ = 0;
 	bool eof_ = false;
 	bool closing_ = false;
 	bool in_pump_ = false;

@@ -9,7 +9,9 @@
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fstream>
 #include <map>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,14 +154,43 @@ bool delivery_order(const std::string &a, const std::string &b)
 
 } // namespace
 
+// Serialises the read-modify-write of one mailbox's uidlist between the loops of --workers
+// (and any other process that uses it): flock on <dir>/maild-uidlist.lock, held for one open()
+// or one change. Without a lock file (read-only store) the change goes ahead unlocked.
+class MailboxLock {
+public:
+	explicit MailboxLock(const std::string &dir)
+		: fd_(::open((dir + "/maild-uidlist.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600))
+	{
+		while (fd_ >= 0 && flock(fd_, LOCK_EX) < 0 && errno == EINTR) {
+		}
+	}
+	~MailboxLock()
+	{
+		if (fd_ >= 0)
+			close(fd_);
+	}
+	MailboxLock(const MailboxLock &) = delete;
+	MailboxLock &operator=(const MailboxLock &) = delete;
+
+private:
+	int fd_;
+};
+
 bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
 {
-	Mailbox mb;
-	mb.dir_ = dir;
 	for (const char *sub : {"", "/cur", "/new", "/tmp"}) {
 		if (!ensure_dir(dir + sub, error))
 			return false;
 	}
+	MailboxLock lock(dir);
+	return open_locked(dir, out, error);
+}
+
+bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &error)
+{
+	Mailbox mb;
+	mb.dir_ = dir;
 
 	// new/ -> cur/ with empty info: from now on the message has been seen by a client.
 	std::vector<std::string> fresh;
@@ -236,8 +267,183 @@ bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
 	mb.list_.entries = std::move(kept);
 	if (changed && !mb.save(error))
 		return false;
+	mb.remember_times();
 	out = std::move(mb);
 	return true;
+}
+
+bool Mailbox::refresh(std::string &error)
+{
+	if (!stale())
+		return true;
+	struct stat st {};
+	if (lstat(dir_.c_str(), &st) < 0 && errno == ENOENT) {
+		// Deleted by another session: it is empty now, and must not be created again here.
+		messages_.clear();
+		remember_times();
+		return true;
+	}
+	Mailbox fresh;
+	if (!open(dir_, fresh, error))
+		return false;
+	*this = std::move(fresh);
+	return true;
+}
+
+bool Mailbox::refresh_locked(std::string &error)
+{
+	if (!stale())
+		return true;
+	Mailbox fresh;
+	if (!open_locked(dir_, fresh, error))
+		return false;
+	*this = std::move(fresh);
+	return true;
+}
+
+namespace {
+
+bool stamp_of(const std::string &path, std::int64_t &sec, std::int64_t &nsec, std::int64_t &ino)
+{
+	struct stat st {};
+	if (stat(path.c_str(), &st) < 0) {
+		sec = nsec = ino = -1;
+		return false;
+	}
+	sec = st.st_mtim.tv_sec;
+	nsec = st.st_mtim.tv_nsec;
+	ino = static_cast<std::int64_t>(st.st_ino);
+	return true;
+}
+
+} // namespace
+
+void Mailbox::remember_times()
+{
+	const std::string paths[3] = {dir_ + "/cur", dir_ + "/new", dir_ + "/" + Uidlist::file_name};
+	struct timespec now {};
+	clock_gettime(CLOCK_REALTIME, &now);
+	dirty_ = false;
+	for (int i = 0; i < 3; i++) {
+		stamp_of(paths[i], stamps_[i].sec, stamps_[i].nsec, stamps_[i].ino);
+		// A change later in the same clock tick would leave the time as it is now.
+		if (stamps_[i].sec >= now.tv_sec - 1)
+			dirty_ = true;
+	}
+}
+
+bool Mailbox::stale() const
+{
+	if (dirty_ || dir_.empty())
+		return true;
+	const std::string paths[3] = {dir_ + "/cur", dir_ + "/new", dir_ + "/" + Uidlist::file_name};
+	for (int i = 0; i < 3; i++) {
+		Stamp now;
+		stamp_of(paths[i], now.sec, now.nsec, now.ino);
+		if (now.sec != stamps_[i].sec || now.nsec != stamps_[i].nsec || now.ino != stamps_[i].ino)
+			return true;
+	}
+	return false;
+}
+
+std::optional<std::size_t> Mailbox::find(std::uint32_t uid) const
+{
+	auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
+				   [](const MessageFile &m, std::uint32_t u) { return m.uid < u; });
+	if (it == messages_.end() || it->uid != uid)
+		return std::nullopt;
+	return static_cast<std::size_t>(it - messages_.begin());
+}
+
+std::string Mailbox::unique_base(std::uint64_t vsize)
+{
+	static unsigned counter = 0;
+	struct timespec now {};
+	clock_gettime(CLOCK_REALTIME, &now);
+	char host[256] = "localhost";
+	if (gethostname(host, sizeof host - 1) < 0)
+		std::strcpy(host, "localhost");
+	host[sizeof host - 1] = '\0';
+	std::string h;
+	for (const char *p = host; *p; p++)
+		h += (*p == '/' || *p == ':' || *p == ',') ? '_' : *p; // Maildir's rule for host names
+	return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" +
+	       std::to_string(getpid()) + "Q" + std::to_string(++counter) + "." + h + ",W=" +
+	       std::to_string(vsize);
+}
+
+bool Mailbox::add(const std::string &file, std::uint64_t vsize, std::string_view flags, std::int64_t mtime,
+		  std::uint32_t &uid, std::string &error)
+{
+	MailboxLock lock(dir_);
+	if (!refresh_locked(error))
+		return false;
+	if (list_.next_uid == UINT32_MAX) {
+		error = dir_ + ": UIDs exhausted";
+		return false;
+	}
+	struct timespec times[2] = {{static_cast<time_t>(mtime), 0}, {static_cast<time_t>(mtime), 0}};
+	utimensat(AT_FDCWD, file.c_str(), times, 0); // only the internal date is lost on failure
+	MessageFile m{list_.next_uid, vsize, unique_base(vsize), maildir_flags(maildir_file_name("", flags))};
+	if (rename(file.c_str(), path_of(m).c_str()) < 0) {
+		error = errno_text(file);
+		return false;
+	}
+	list_.next_uid++;
+	uid = m.uid;
+	messages_.push_back(std::move(m));
+	if (!save(error))
+		return false; // the file stays in cur/; the next open() gives it a UID
+	remember_times();
+	return true;
+}
+
+bool Mailbox::claim_recent(std::string &error)
+{
+	MailboxLock lock(dir_);
+	if (!refresh_locked(error))
+		return false;
+	if (list_.first_recent_uid == list_.next_uid)
+		return true;
+	list_.first_recent_uid = list_.next_uid;
+	if (!save(error))
+		return false;
+	remember_times();
+	return true;
+}
+
+Keywords Keywords::load(const std::string &dir)
+{
+	Keywords k;
+	std::ifstream in(dir + "/" + file_name);
+	std::string line;
+	while (k.names.size() < 26 && std::getline(in, line))
+		k.names.push_back(line);
+	return k;
+}
+
+char Keywords::letter(std::string_view name, const std::string &dir, bool create)
+{
+	auto same = [](std::string_view a, std::string_view b) {
+		return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+			       return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+		       });
+	};
+	for (std::size_t i = 0; i < names.size(); i++) {
+		if (same(names[i], name))
+			return static_cast<char>('a' + i);
+	}
+	if (!create || names.size() >= 26)
+		return '\0';
+	names.emplace_back(name);
+	std::string text;
+	for (const auto &n : names)
+		text += n + "\n";
+	if (!write_file_atomically(dir, file_name, text)) {
+		names.pop_back();
+		return '\0';
+	}
+	return static_cast<char>('a' + names.size() - 1);
 }
 
 bool Mailbox::save(std::string &error)
@@ -268,17 +474,21 @@ bool Mailbox::set_flags(std::size_t index, std::string_view flags, std::string &
 	return true;
 }
 
-std::size_t Mailbox::expunge(const std::vector<std::size_t> &indexes, std::string &error)
+std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string &error)
 {
+	MailboxLock lock(dir_);
+	if (!refresh_locked(error))
+		return uids.size();
 	std::vector<bool> gone(messages_.size(), false);
 	std::size_t failed = 0;
-	for (std::size_t i : indexes) {
-		if (i >= messages_.size() || gone[i])
+	for (std::uint32_t uid : uids) {
+		auto i = find(uid);
+		if (!i || gone[*i])
 			continue;
-		if (unlink(path_of(messages_[i]).c_str()) == 0 || errno == ENOENT) {
-			gone[i] = true;
+		if (unlink(path_of(messages_[*i]).c_str()) == 0 || errno == ENOENT) {
+			gone[*i] = true;
 		} else {
-			error = errno_text(path_of(messages_[i]));
+			error = errno_text(path_of(messages_[*i]));
 			failed++;
 		}
 	}
@@ -291,6 +501,7 @@ std::size_t Mailbox::expunge(const std::vector<std::size_t> &indexes, std::strin
 	std::string save_error;
 	if (!save(save_error) && error.empty())
 		error = save_error;
+	remember_times();
 	return failed;
 }
 

@@ -34,30 +34,71 @@ struct MessageFile {
 	std::string file_name() const { return maildir_file_name(base, flags); }
 };
 
+// Keywords ($Junk, work...) are stored as the letters a-z in file names; the mailbox's
+// maild-keywords file names them, one per line, line 1 being 'a'. At most 26 per mailbox.
+struct Keywords {
+	std::vector<std::string> names;
+	static Keywords load(const std::string &dir);
+	// The letter for `name` (case-insensitive match); adds and saves it when `create` is set and
+	// there is room. '\0' when unknown or full.
+	char letter(std::string_view name, const std::string &dir, bool create);
+	static constexpr const char file_name[] = "maild-keywords";
+};
+
 class Mailbox {
 public:
 	// Opens the Maildir at `dir`, creating it (and cur/ new/ tmp/) when missing: moves new/
 	// into cur/ with ":2," info, gives files without a UID the next ones in name order,
 	// computes missing sizes once, and rewrites the uidlist when any of that changed.
 	static bool open(const std::string &dir, Mailbox &out, std::string &error);
+	// open() again when stale(); false with `error` only when that fails.
+	bool refresh(std::string &error);
 
+	// True when cur/, new/ or the uidlist may have changed since open(): a file was delivered,
+	// renamed or removed by someone else. Directory times have coarse ticks, so a snapshot
+	// taken within a second of a change always counts as stale.
+	bool stale() const;
+
+	const std::string &dir() const { return dir_; }
 	std::uint32_t uidvalidity() const { return list_.uidvalidity; }
 	std::uint32_t next_uid() const { return list_.next_uid; }
+	std::uint32_t first_recent_uid() const { return list_.first_recent_uid; }
 	const std::vector<MessageFile> &messages() const { return messages_; }
 	std::string path_of(const MessageFile &m) const { return dir_ + "/cur/" + m.file_name(); }
+	// The index of `uid` in messages(), or nothing.
+	std::optional<std::size_t> find(std::uint32_t uid) const;
 
 	// Renames message `index` to carry `flags`. False with `error` on failure.
 	bool set_flags(std::size_t index, std::string_view flags, std::string &error);
-	// Removes the files of the messages at `indexes` (a file already gone counts as removed)
-	// and rewrites the uidlist. Returns how many could not be removed.
-	std::size_t expunge(const std::vector<std::size_t> &indexes, std::string &error);
+	// Removes the files of the messages with `uids` (a file already gone counts as removed) and
+	// rewrites the uidlist (after a refresh, so nobody else's new messages are lost from it).
+	// Returns how many could not be removed.
+	std::size_t expunge(const std::vector<std::uint32_t> &uids, std::string &error);
+	// Moves `file` (a complete message written elsewhere on this file system, usually tmp/)
+	// into cur/ with `flags` and `mtime` as its internal date, under the next UID.
+	bool add(const std::string &file, std::uint64_t vsize, std::string_view flags, std::int64_t mtime,
+		 std::uint32_t &uid, std::string &error);
+	// Moves the recent mark past every message: this session is the one that sees them as
+	// \Recent (RFC 3501 2.3.2).
+	bool claim_recent(std::string &error);
+
+	// A name for a new file in tmp/ or cur/: unique within this host.
+	static std::string unique_base(std::uint64_t vsize);
 
 private:
+	static bool open_locked(const std::string &dir, Mailbox &out, std::string &error);
+	bool refresh_locked(std::string &error);
 	bool save(std::string &error);
+	void remember_times();
 
 	std::string dir_;
 	Uidlist list_;
 	std::vector<MessageFile> messages_; // ascending uid
+	struct Stamp {
+		std::int64_t sec = 0, nsec = 0, ino = 0;
+	};
+	Stamp stamps_[3]; // cur/, new/, uidlist
+	bool dirty_ = true;
 };
 
 } // namespace maild

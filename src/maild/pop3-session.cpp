@@ -404,10 +404,10 @@ void Pop3Session::quit()
 	}
 	// UPDATE state.
 	state_ = State::done;
-	std::vector<std::size_t> doomed;
+	std::vector<std::uint32_t> doomed;
 	for (std::size_t i = 0; i < deleted_.size(); i++) {
 		if (deleted_[i])
-			doomed.push_back(i);
+			doomed.push_back(mailbox_.messages()[i].uid);
 	}
 	std::string error;
 	// Retrieved messages become \Seen (flag S), for IMAP clients later.

@@ -34,10 +34,21 @@ bool Uidlist::parse(std::string_view text, Uidlist &out)
 			if (line.size() < 4 || line[0] != 'V' || sp == std::string_view::npos ||
 			    sp + 1 >= line.size() || line[sp + 1] != 'N')
 				return false;
+			std::string_view next = line.substr(sp + 2);
+			std::string_view recent;
+			if (auto sp2 = next.find(' '); sp2 != std::string_view::npos) {
+				recent = next.substr(sp2 + 1);
+				next = next.substr(0, sp2);
+				if (recent.size() < 2 || recent[0] != 'R' ||
+				    !parse_number(recent.substr(1), list.first_recent_uid))
+					return false;
+			}
 			if (!parse_number(line.substr(1, sp - 1), list.uidvalidity) ||
-			    !parse_number(line.substr(sp + 2), list.next_uid) || list.uidvalidity == 0 ||
-			    list.next_uid == 0)
+			    !parse_number(next, list.next_uid) || list.uidvalidity == 0 ||
+			    list.next_uid == 0 || list.first_recent_uid > list.next_uid)
 				return false;
+			if (recent.empty())
+				list.first_recent_uid = list.next_uid; // a POP3-only list: nothing recent
 			header = false;
 			continue;
 		}
@@ -66,7 +77,8 @@ bool Uidlist::parse(std::string_view text, Uidlist &out)
 
 std::string Uidlist::format() const
 {
-	std::string s = "V" + std::to_string(uidvalidity) + " N" + std::to_string(next_uid) + "\n";
+	std::string s = "V" + std::to_string(uidvalidity) + " N" + std::to_string(next_uid) + " R" +
+			std::to_string(first_recent_uid) + "\n";
 	for (const auto &e : entries)
 		s += std::to_string(e.uid) + " W" + std::to_string(e.vsize) + " :" + e.base + "\n";
 	return s;

@@ -1,8 +1,10 @@
 // The per-mailbox list of UIDs: DIR/USER[/.Name]/maild-uidlist.
 //
-//     V<uidvalidity> N<next uid>
+//     V<uidvalidity> N<next uid> R<first recent uid>
 //     <uid> W<size with CRLF line ends> :<base file name>
 //
+// Messages with uid >= R are \Recent to the next IMAP session that selects the mailbox, which
+// then moves R up (RFC 3501: one session sees a message as recent). R is optional on reading.
 // The base name is the Maildir file name without its ":2,<flags>" info. Rewritten atomically
 // (write maild-uidlist.tmp, fsync, rename), so a crash leaves the old or the new list.
 #pragma once
@@ -23,6 +25,7 @@ struct UidlistEntry {
 struct Uidlist {
 	std::uint32_t uidvalidity = 0;
 	std::uint32_t next_uid = 1;
+	std::uint32_t first_recent_uid = 1;
 	std::vector<UidlistEntry> entries; // ascending uid
 
 	// False when the text is not a valid list (then the caller starts a new UIDVALIDITY).

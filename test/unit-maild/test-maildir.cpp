@@ -40,16 +40,22 @@ TEST_CASE("uidlist round trip and damage", "[uidlist]")
 	Uidlist l;
 	l.uidvalidity = 1700000000;
 	l.next_uid = 8;
+	l.first_recent_uid = 7;
 	l.entries = {{3, 120, "1.M1.h"}, {7, 9, "2.M2.h"}};
 	std::string text = l.format();
-	CHECK(text == "V1700000000 N8\n3 W120 :1.M1.h\n7 W9 :2.M2.h\n");
+	CHECK(text == "V1700000000 N8 R7\n3 W120 :1.M1.h\n7 W9 :2.M2.h\n");
 	Uidlist back;
 	REQUIRE(Uidlist::parse(text, back));
 	CHECK(back.uidvalidity == 1700000000);
 	CHECK(back.next_uid == 8);
+	CHECK(back.first_recent_uid == 7);
 	REQUIRE(back.entries.size() == 2);
 	CHECK(back.entries[1].base == "2.M2.h");
 	CHECK(back.entries[0].vsize == 120);
+	// A list written before IMAP (no R): nothing in it is recent.
+	Uidlist old;
+	REQUIRE(Uidlist::parse("V5 N4\n3 W1 :a\n", old));
+	CHECK(old.first_recent_uid == 4);
 
 	Uidlist bad;
 	CHECK_FALSE(Uidlist::parse("", bad));
@@ -58,6 +64,8 @@ TEST_CASE("uidlist round trip and damage", "[uidlist]")
 	CHECK_FALSE(Uidlist::parse("V1 N9\n3 W3 :a\n2 W3 :b\n", bad)); // not ascending
 	CHECK_FALSE(Uidlist::parse("V1 N9\n3 W3 :a/b\n", bad));
 	CHECK_FALSE(Uidlist::parse("V0 N9\n", bad));
+	CHECK_FALSE(Uidlist::parse("V1 N9 R10\n", bad)); // recent beyond next
+	CHECK_FALSE(Uidlist::parse("V1 N9 X3\n", bad));
 	CHECK(Uidlist::parse("V5 N1\n", bad));
 }
 
@@ -88,7 +96,7 @@ TEST_CASE("Mailbox: new/ to cur/, UIDs in delivery order, stable, never reused",
 
 	REQUIRE(mb.set_flags(1, "SF", error));
 	CHECK(fs::exists(dir / "cur" / "1000000010.b.h:2,FS"));
-	CHECK(mb.expunge({0}, error) == 0);
+	CHECK(mb.expunge({1}, error) == 0);
 	CHECK_FALSE(fs::exists(dir / "cur" / "999999999.a.h:2,"));
 
 	put("new", "1000000020.c.h", "C: 1\n\n");
