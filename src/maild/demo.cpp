@@ -100,18 +100,30 @@ DemoRoot::~DemoRoot()
 	}
 }
 
-std::string DemoRoot::instructions(const std::string &host_port) const
+std::string DemoRoot::instructions(const std::string &pop3, const std::string &imap) const
 {
-	std::string u = "pop3://" + host_port;
-	return "maild demo: mail root " + mail_root_ + "\n"
-	       "maild demo: user demo, password demo. Try:\n"
-	       "  curl -sS -u demo:demo " + u + "/                  # LIST: number and CRLF size\n"
-	       "  curl -sS -u demo:demo -X UIDL " + u + "/          # stable unique ids\n"
-	       "  curl -sS -u demo:demo " + u + "/2                 # lines starting with '.'\n"
-	       "  curl -sS -u demo:demo " + u + "/3 | od -c | head  # stored with LF, sent with CRLF\n"
-	       "  curl -sS -u demo:demo -X 'TOP 1 0' " + u + "/     # headers only\n"
-	       "  curl -sS -u demo:demo -X DELE -I " + u + "/1      # delete message 1 at QUIT\n"
-	       "Ctrl-C stops maild and removes the demo directory.\n";
+	std::string text = "maild demo: mail root " + mail_root_ + "\n"
+			   "maild demo: user demo, password demo. Try:\n";
+	if (!pop3.empty()) {
+		std::string u = "pop3://" + pop3;
+		text += "  curl -sS -u demo:demo " + u + "/                  # LIST: number and CRLF size\n"
+			"  curl -sS -u demo:demo -X UIDL " + u + "/          # stable unique ids\n"
+			"  curl -sS -u demo:demo " + u + "/2                 # lines starting with '.'\n"
+			"  curl -sS -u demo:demo " + u + "/3 | od -c | head  # stored with LF, sent with CRLF\n"
+			"  curl -sS -u demo:demo -X 'TOP 1 0' " + u + "/     # headers only\n"
+			"  curl -sS -u demo:demo -X DELE -I " + u + "/1      # delete message 1 at QUIT\n";
+	}
+	if (!imap.empty()) {
+		std::string u = "imap://" + imap;
+		text += "  curl -sS -u demo:demo " + u + "/                              # LIST \"\" *\n"
+			"  curl -sS -u demo:demo '" + u + "/INBOX?ALL'                    # SEARCH ALL\n"
+			"  curl -sS -u demo:demo '" + u + "/INBOX;UID=2'                  # UID FETCH 2 BODY[]\n"
+			"  curl -sS -u demo:demo '" + u + "/INBOX;MAILINDEX=1'            # FETCH 1 BODY[]\n"
+			"  curl -sS -u demo:demo -X 'UID STORE 1 +FLAGS (\\Deleted)' " + u + "/INBOX\n"
+			"  curl -sS -u demo:demo -X EXPUNGE " + u + "/INBOX\n"
+			"  curl -sS -u demo:demo -T message.eml " + u + "/INBOX            # APPEND\n";
+	}
+	return text + "Ctrl-C stops maild and removes the demo directory.\n";
 }
 
 } // namespace maild

@@ -13,8 +13,8 @@ public:
 	~DemoRoot(); // removes the temp dir
 	const std::string &mail_root() const { return mail_root_; }
 	const std::string &passwd_file() const { return passwd_file_; }
-	// The commands worth trying against a listener at host:port.
-	std::string instructions(const std::string &host_port) const;
+	// The commands worth trying against the listeners at these host:port (empty: none).
+	std::string instructions(const std::string &pop3, const std::string &imap) const;
 
 private:
 	std::string dir_;

@@ -15,6 +15,8 @@ namespace maild {
 namespace {
 constexpr int accepts_per_wakeup = 64;
 constexpr std::chrono::milliseconds emfile_retry{100};
+// Thousands of clients may connect at once; the kernel caps this at net.core.somaxconn.
+constexpr int listen_backlog = 4096;
 } // namespace
 
 std::string peer_name(const sockaddr_storage &ss)
@@ -35,7 +37,7 @@ std::string peer_name(const sockaddr_storage &ss)
 	return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
-int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, std::string &error)
+int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, std::string &error, bool reuse_port)
 {
 	sockaddr_storage ss{};
 	socklen_t len = 0;
@@ -60,9 +62,12 @@ int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, st
 	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	// Only with --workers: otherwise a second maild on the same port must fail, not share it.
+	if (reuse_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 	if (v6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (bind(fd, reinterpret_cast<sockaddr *>(&ss), len) < 0 || listen(fd, 128) < 0) {
+	if (bind(fd, reinterpret_cast<sockaddr *>(&ss), len) < 0 || listen(fd, listen_backlog) < 0) {
 		error = "cannot listen on " + address.text() + ": " + std::strerror(errno);
 		close(fd);
 		return -1;

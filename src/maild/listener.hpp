@@ -17,8 +17,10 @@ class Listener {
 public:
 	using AcceptFn = std::function<void(int fd, std::string peer)>;
 
-	// Binds and listens; false with `error` set. `bound` gets the real address (port 0 resolved).
-	static int open_socket(const ListenAddress &address, ListenAddress &bound, std::string &error);
+	// Binds and listens; -1 with `error` set. `bound` gets the real address (port 0 resolved).
+	// reuse_port: SO_REUSEPORT, so each --workers loop has its own socket on the same port.
+	static int open_socket(const ListenAddress &address, ListenAddress &bound, std::string &error,
+			       bool reuse_port = false);
 
 	Listener(iol::IoLoop &loop, int fd, std::string protocol, ListenAddress bound, AcceptFn on_accept);
 	~Listener();

@@ -1,4 +1,4 @@
-// maild: a small POP3 daemon over Maildir, on one ioloop.
+// maild: a small POP3 and IMAP daemon over Maildir, on one ioloop.
 #include "demo.hpp"
 #include "log.hpp"
 #include "options.hpp"
@@ -10,7 +10,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
 #include <sys/stat.h>
 #include <system_error>
 
@@ -19,6 +23,13 @@
 #endif
 
 namespace {
+
+// A --workers loop: owned by its thread; loop and server are set once it listens.
+struct Worker {
+	std::thread thread;
+	iol::IoLoop *loop = nullptr;
+	maild::Server *server = nullptr;
+};
 
 int usage_error(const std::string &message)
 {
@@ -51,25 +62,76 @@ int run(maild::Options options)
 	for (const auto &w : warnings)
 		log_line(LogLevel::warn, {}, options.passwd_file + ": " + w);
 
+	ServerShared shared;
 	iol::IoLoop loop;
-	Server server(loop, options, std::move(passwd));
-	if (!server.listen(error))
+	Server server(loop, options, passwd, shared);
+	if (!server.listen(error, options.workers > 1))
 		return usage_error(error);
 
+	// Signals are watched before any worker thread starts, so the threads inherit whatever
+	// mask the handler set up (the kevent handler blocks them for EVFILT_SIGNAL).
+	std::vector<std::unique_ptr<Worker>> workers;
+	bool stopping = false;
 	auto stop = [&](int signo) {
+		if (std::exchange(stopping, true))
+			return; // a second signal: the workers' loops may be gone already
 		log_line(LogLevel::info, {}, std::string("signal ") + (signo == SIGTERM ? "TERM" : "INT"));
+		for (auto &w : workers)
+			w->loop->post([&w = *w] {
+				w.server->shutdown();
+				w.loop->stop();
+			});
 		server.shutdown();
 		loop.stop();
 	};
 	iol::SignalWatch term = loop.add_signal(SIGTERM, stop);
 	iol::SignalWatch intr = loop.add_signal(SIGINT, stop);
-	iol::SignalWatch hup = loop.add_signal(SIGHUP, [&](int) { server.reload_passwd(); });
+	iol::SignalWatch hup = loop.add_signal(SIGHUP, [&](int) {
+		server.reload_passwd();
+		for (auto &w : workers)
+			w->loop->post([&w = *w] { w.server->reload_passwd(); });
+	});
 
-	if (demo) {
-		std::fputs(demo->instructions(server.addresses().front().text()).c_str(), stdout);
+	// More loops, each on its own thread with its own sockets on the same ports (SO_REUSEPORT:
+	// the kernel spreads new connections over them).
+	Options worker_options = options;
+	worker_options.pop3 = server.bound("pop3");
+	worker_options.imap = server.bound("imap");
+	for (unsigned i = 1; i < options.workers; i++) {
+		auto w = std::make_unique<Worker>();
+		std::promise<std::string> ready;
+		auto started = ready.get_future();
+		w->thread = std::thread([&worker_options, &passwd, &shared, &ready, &w = *w] {
+			iol::IoLoop wloop;
+			Server wserver(wloop, worker_options, passwd, shared);
+			std::string werror;
+			if (!wserver.listen(werror, true, false)) {
+				ready.set_value(werror);
+				return;
+			}
+			w.loop = &wloop;
+			w.server = &wserver;
+			ready.set_value({});
+			wloop.run();
+		});
+		std::string failed = started.get();
+		if (!failed.empty()) {
+			w->thread.join();
+			for (auto &other : workers)
+				other->loop->post([&o = *other] { o.loop->stop(); });
+			for (auto &other : workers)
+				other->thread.join();
+			return usage_error(failed);
+		}
+		workers.push_back(std::move(w));
 	}
+
+	if (demo)
+		std::fputs(demo->instructions(server.address_of("pop3"), server.address_of("imap")).c_str(), stdout);
 	std::fflush(stdout);
 	loop.run();
+	for (auto &w : workers)
+		w->thread.join();
 	return 0;
 }
 

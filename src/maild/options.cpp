@@ -8,20 +8,24 @@ namespace maild {
 
 const char usage_text[] =
 	"usage: maild --mail-root DIR --passwd FILE [--pop3 ADDR:PORT]... [--imap ADDR:PORT]...\n"
-	"             [--max-connections N] [--idle-timeout SECS] [--log-level error|warn|info|debug]\n"
-	"       maild --demo [--pop3 ADDR:PORT] [--log-level LEVEL]\n"
+	"             [--max-connections N] [--idle-timeout SECS] [--append-limit BYTES] [--workers N]\n"
+	"             [--log-level error|warn|info|debug]\n"
+	"       maild --demo [--pop3 ADDR:PORT] [--imap ADDR:PORT] [--log-level LEVEL]\n"
 	"       maild --help | --version\n"
 	"\n"
 	"  --mail-root DIR        Maildirs live in DIR/USER (created on first login)\n"
 	"  --passwd FILE          Dovecot-style passwd-file (user:{SCHEME}password:...); SIGHUP re-reads it\n"
 	"  --pop3 ADDR:PORT       POP3 listener (repeatable; port 0 picks a free port;\n"
-	"                         default 127.0.0.1:110; IPv6 as [::1]:110)\n"
-	"  --imap ADDR:PORT       IMAP listener (not supported yet)\n"
+	"                         IPv6 as [::1]:110)\n"
+	"  --imap ADDR:PORT       IMAP listener (repeatable). With neither --pop3 nor --imap:\n"
+	"                         POP3 on 127.0.0.1:110 and IMAP on 127.0.0.1:143\n"
 	"  --max-connections N    connections beyond N are refused (default 1000)\n"
-	"  --idle-timeout SECS    close idle sessions (default 600)\n"
+	"  --idle-timeout SECS    close idle sessions (default 600 for POP3, 1800 for IMAP)\n"
+	"  --append-limit BYTES   largest message IMAP APPEND takes (default 67108864)\n"
+	"  --workers N            N event loops on N threads sharing the ports (default 1)\n"
 	"  --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr\n"
 	"  --demo                 sample mail root in a temp dir, user demo / password demo,\n"
-	"                         POP3 on 127.0.0.1:1110\n";
+	"                         POP3 on 127.0.0.1:1110, IMAP on 127.0.0.1:1143\n";
 
 std::string ListenAddress::text() const
 {
@@ -116,7 +120,8 @@ std::variant<Options, OptionsError> parse_options(const std::vector<std::string>
 			continue;
 		}
 		static const char *const with_value[] = {"--mail-root", "--passwd", "--pop3", "--imap",
-							 "--max-connections", "--idle-timeout", "--log-level"};
+							 "--max-connections", "--idle-timeout", "--append-limit", "--workers",
+							 "--log-level"};
 		bool known = false;
 		for (const char *w : with_value)
 			known = known || name == w;
@@ -149,6 +154,15 @@ std::variant<Options, OptionsError> parse_options(const std::vector<std::string>
 			if (!parse_unsigned(value, 86400 * 7, n) || n == 0)
 				return err("--idle-timeout: expected seconds from 1 to 604800");
 			o.idle_timeout = std::chrono::seconds(n);
+			o.imap_idle_timeout = std::chrono::seconds(n);
+		} else if (name == "--workers") {
+			if (!parse_unsigned(value, 64, n) || n == 0)
+				return err("--workers: expected a number from 1 to 64");
+			o.workers = static_cast<unsigned>(n);
+		} else if (name == "--append-limit") {
+			if (!parse_unsigned(value, 1ull << 40, n) || n == 0)
+				return err("--append-limit: expected bytes from 1 to 1099511627776");
+			o.append_limit = n;
 		} else if (name == "--log-level") {
 			auto l = parse_log_level(value);
 			if (!l)
@@ -170,22 +184,24 @@ std::variant<Options, OptionsError> parse_options(const std::vector<std::string>
 		o.mode = Options::Mode::version;
 		return o;
 	}
-	if (!o.imap.empty())
-		return err("--imap: IMAP not supported yet (only POP3)");
 	if (demo) {
 		if (!o.mail_root.empty() || !o.passwd_file.empty())
 			return err("--demo makes its own mail root and passwd file; drop --mail-root/--passwd");
 		o.mode = Options::Mode::demo;
-		if (o.pop3.empty())
+		if (o.pop3.empty() && o.imap.empty()) {
 			o.pop3.push_back({"127.0.0.1", 1110});
+			o.imap.push_back({"127.0.0.1", 1143});
+		}
 		return o;
 	}
 	if (o.mail_root.empty())
 		return err("--mail-root is required (see --help)");
 	if (o.passwd_file.empty())
 		return err("--passwd is required (see --help)");
-	if (o.pop3.empty())
+	if (o.pop3.empty() && o.imap.empty()) {
 		o.pop3.push_back({"127.0.0.1", 110});
+		o.imap.push_back({"127.0.0.1", 143});
+	}
 	return o;
 }
 

@@ -5,6 +5,7 @@
 #include "log.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,7 +26,10 @@ struct Options {
 	std::vector<ListenAddress> pop3;
 	std::vector<ListenAddress> imap;
 	unsigned max_connections = 1000;
-	std::chrono::seconds idle_timeout{600};
+	unsigned workers = 1; // loops, one thread each, each with its own SO_REUSEPORT listeners
+	std::chrono::seconds idle_timeout{600};       // POP3
+	std::chrono::seconds imap_idle_timeout{1800}; // RFC 3501 5.4: at least 30 minutes
+	std::uint64_t append_limit = 64ull * 1024 * 1024;
 	LogLevel log_level = LogLevel::info;
 	// Reply delay after a failed login. MAILD_AUTH_FAIL_DELAY_MS overrides it (tests).
 	std::chrono::milliseconds auth_fail_delay{1000};

@@ -1,16 +1,18 @@
 #include "server.hpp"
 
+#include "imap-session.hpp"
 #include "log.hpp"
 #include "pop3-session.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <sys/socket.h>
 #include <unistd.h>
 
 namespace maild {
 
-Server::Server(iol::IoLoop &loop, const Options &options, PasswdFile passwd)
-	: loop_(loop), options_(options), passwd_(std::move(passwd))
+Server::Server(iol::IoLoop &loop, const Options &options, PasswdFile passwd, ServerShared &shared)
+	: loop_(loop), options_(options), passwd_(std::move(passwd)), shared_(shared)
 {
 }
 
@@ -23,17 +25,27 @@ Server::~Server()
 	listeners_.clear();
 }
 
-bool Server::listen(std::string &error)
+bool Server::listen(std::string &error, bool reuse_port, bool announce)
 {
 	for (const auto &address : options_.pop3) {
 		ListenAddress bound;
-		int fd = Listener::open_socket(address, bound, error);
+		int fd = Listener::open_socket(address, bound, error, reuse_port);
 		if (fd < 0)
 			return false;
 		listeners_.push_back(std::make_unique<Listener>(
-			loop_, fd, "pop3", bound, [this](int cfd, std::string peer) { accept_pop3(cfd, std::move(peer)); }));
+			loop_, fd, "pop3", bound, [this](int cfd, std::string peer) { accept(Protocol::pop3, cfd, std::move(peer)); }));
+	}
+	for (const auto &address : options_.imap) {
+		ListenAddress bound;
+		int fd = Listener::open_socket(address, bound, error, reuse_port);
+		if (fd < 0)
+			return false;
+		listeners_.push_back(std::make_unique<Listener>(
+			loop_, fd, "imap", bound, [this](int cfd, std::string peer) { accept(Protocol::imap, cfd, std::move(peer)); }));
 	}
 	for (const auto &l : listeners_) {
+		if (!announce)
+			break;
 		std::printf("maild: listening %s %s\n", l->protocol().c_str(), l->address().text().c_str());
 		log_line(LogLevel::info, {}, "listening " + l->protocol() + " " + l->address().text());
 	}
@@ -41,34 +53,58 @@ bool Server::listen(std::string &error)
 	return true;
 }
 
-std::vector<ListenAddress> Server::addresses() const
+std::vector<ListenAddress> Server::bound(const std::string &protocol) const
 {
 	std::vector<ListenAddress> out;
-	for (const auto &l : listeners_)
-		out.push_back(l->address());
+	for (const auto &l : listeners_) {
+		if (l->protocol() == protocol)
+			out.push_back(l->address());
+	}
 	return out;
 }
 
-void Server::accept_pop3(int fd, std::string peer)
+std::string Server::address_of(const std::string &protocol) const
 {
-	if (live_.size() >= options_.max_connections) {
-		static const char refusal[] = "-ERR [SYS/TEMP] too many connections, try later\r\n";
-		ssize_t ignored = ::send(fd, refusal, sizeof refusal - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (const auto &l : listeners_) {
+		if (l->protocol() == protocol)
+			return l->address().text();
+	}
+	return {};
+}
+
+void Server::accept(Protocol protocol, int fd, std::string peer)
+{
+	bool imap = protocol == Protocol::imap;
+	if (shared_.connections.load() >= options_.max_connections) {
+		const char *refusal = imap ? "* BYE [UNAVAILABLE] Too many connections, try later\r\n"
+					   : "-ERR [SYS/TEMP] too many connections, try later\r\n";
+		ssize_t ignored = ::send(fd, refusal, std::strlen(refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)ignored;
 		::close(fd);
-		log_line(LogLevel::warn, peer, "refused: too many connections (" + std::to_string(live_.size()) + ")");
+		log_line(LogLevel::warn, peer, "refused: too many connections (" + std::to_string(shared_.connections.load()) + ")");
 		return;
 	}
-	log_line(LogLevel::debug, peer, "connected (pop3)");
+	log_line(LogLevel::debug, peer, imap ? "connected (imap)" : "connected (pop3)");
 	ConnectionLimits limits;
-	limits.idle_timeout = options_.idle_timeout;
+	limits.idle_timeout = imap ? options_.imap_idle_timeout : options_.idle_timeout;
+	if (imap)
+		limits.max_line = 64 * 1024; // long UID sets from synchronising clients
 	auto conn = std::make_unique<Connection>(loop_, fd, std::move(peer), limits,
 						 [this](Connection &c) { connection_closed(c); });
 	Connection &c = *conn;
 	live_.emplace(&c, std::move(conn));
-	auto session = std::make_unique<Pop3Session>(c, *this);
-	session->start();
-	c.set_handler(std::move(session));
+	shared_.connections++;
+	if (imap) {
+		ImapLimits il;
+		il.append_limit = options_.append_limit;
+		auto session = std::make_unique<ImapSession>(c, *this, il);
+		session->start();
+		c.set_handler(std::move(session));
+	} else {
+		auto session = std::make_unique<Pop3Session>(c, *this);
+		session->start();
+		c.set_handler(std::move(session));
+	}
 }
 
 void Server::connection_closed(Connection &conn)
@@ -79,6 +115,7 @@ void Server::connection_closed(Connection &conn)
 	// Destroyed later: this call may come from inside one of the connection's callbacks.
 	dead_.push_back(std::move(it->second));
 	live_.erase(it);
+	shared_.connections--;
 	if (!reaper_)
 		reaper_ = loop_.add_oneshot(std::chrono::milliseconds(0), [this] { reap(); });
 	for (auto &l : listeners_)

@@ -1,4 +1,6 @@
-// The daemon around the loop: listeners, live connections, the passwd file, per-user locks.
+// The daemon around one loop: listeners, live connections, the passwd file. With --workers
+// there is one Server per loop and thread; what must be shared between them (POP3's per-user
+// locks, the connection count) lives in ServerShared.
 #pragma once
 
 #include "connection.hpp"
@@ -9,7 +11,9 @@
 
 #include <ioloop/ioloop.hpp>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,14 +21,24 @@
 
 namespace maild {
 
+struct ServerShared {
+	std::mutex mutex;
+	std::unordered_set<std::string> locked_users; // under mutex
+	std::atomic<unsigned> connections{0};         // all workers' live connections
+};
+
 class Server final : public SessionHost {
 public:
-	Server(iol::IoLoop &loop, const Options &options, PasswdFile passwd);
+	Server(iol::IoLoop &loop, const Options &options, PasswdFile passwd, ServerShared &shared);
 	~Server();
 
-	// Opens every listener and prints "maild: listening pop3 ADDR:PORT" for each to stdout.
-	bool listen(std::string &error);
-	std::vector<ListenAddress> addresses() const;
+	// Opens every listener; when `announce`, prints "maild: listening pop3|imap ADDR:PORT" for
+	// each to stdout, POP3 listeners first. reuse_port: see Listener::open_socket.
+	bool listen(std::string &error, bool reuse_port = false, bool announce = true);
+	// The bound addresses (ports resolved) of one protocol's listeners.
+	std::vector<ListenAddress> bound(const std::string &protocol) const;
+	// The first listener's address for `protocol` ("pop3", "imap"); empty text when none.
+	std::string address_of(const std::string &protocol) const;
 	// SIGHUP: re-reads the passwd file; keeps the old accounts when the new file is unreadable.
 	void reload_passwd();
 	// SIGTERM/SIGINT: stops accepting and ends every session without its UPDATE state.
@@ -33,11 +47,20 @@ public:
 	const PasswdFile &passwd() const override { return passwd_; }
 	const std::string &mail_root() const override { return options_.mail_root; }
 	std::chrono::milliseconds auth_fail_delay() const override { return options_.auth_fail_delay; }
-	bool lock_user(const std::string &user) override { return locked_.insert(user).second; }
-	void unlock_user(const std::string &user) override { locked_.erase(user); }
+	bool lock_user(const std::string &user) override
+	{
+		std::lock_guard<std::mutex> hold(shared_.mutex);
+		return shared_.locked_users.insert(user).second;
+	}
+	void unlock_user(const std::string &user) override
+	{
+		std::lock_guard<std::mutex> hold(shared_.mutex);
+		shared_.locked_users.erase(user);
+	}
 
 private:
-	void accept_pop3(int fd, std::string peer);
+	enum class Protocol { pop3, imap };
+	void accept(Protocol protocol, int fd, std::string peer);
 	void connection_closed(Connection &conn);
 	void reap();
 
@@ -48,7 +71,7 @@ private:
 	std::unordered_map<Connection *, std::unique_ptr<Connection>> live_;
 	std::vector<std::unique_ptr<Connection>> dead_;
 	iol::Timeout reaper_;
-	std::unordered_set<std::string> locked_;
+	ServerShared &shared_;
 };
 
 } // namespace maild

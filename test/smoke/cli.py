@@ -1,6 +1,7 @@
-"""The command line: bad arguments, a busy port, an unreadable passwd file, a missing mail root
-and --imap exit 2 with one line on stderr; --help and --version exit 0; SIGINT exits 0; --demo
-serves its sample messages and removes its temp dir on SIGTERM."""
+"""The command line: bad arguments, a busy port, an unreadable passwd file and a missing mail root
+exit 2 with one line on stderr; --help and --version exit 0; SIGINT exits 0; --demo serves its
+sample messages over POP3 and IMAP and removes its temp dir on SIGTERM."""
+import imaplib
 import os
 import poplib
 import signal
@@ -42,8 +43,9 @@ with Root() as root:
         check(r.returncode == 2 and err.count("\n") == 1 and err.startswith("maild: "),
               "exit 2 and one stderr line for %s: %s" % (why, err.strip()))
 
-    r = run(*base, "--pop3", "127.0.0.1:0", "--imap", "127.0.0.1:0")
-    check(r.returncode == 2 and b"IMAP not supported yet" in r.stderr, "--imap: exit 2, 'IMAP not supported yet'")
+    for bad in (["--append-limit", "0"], ["--append-limit", "12k"], ["--imap", "localhost:143"]):
+        r = run(*base, "--pop3", "127.0.0.1:0", *bad)
+        check(r.returncode == 2 and r.stderr.decode().count("\n") == 1, "%s: exit 2, one line" % " ".join(bad))
 
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
@@ -71,19 +73,23 @@ with Root() as root:
         check(m.stop(signal.SIGINT) == 0, "SIGINT: exit 0")
 
     # --demo, moved to a free port.
-    demo = subprocess.Popen([exe, "--demo", "--pop3", "127.0.0.1:0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    demo = subprocess.Popen([exe, "--demo", "--pop3", "127.0.0.1:0", "--imap", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         lines = []
-        while len(lines) < 2 or "mail root" not in lines[-1]:
+        while len(lines) < 3 or "mail root" not in lines[-1]:
             line = demo.stdout.readline().decode()
             if not line:
                 break
             lines.append(line.strip())
+        check(lines[0].startswith("maild: listening pop3 ") and lines[1].startswith("maild: listening imap "),
+              "--demo listens for POP3, then IMAP")
         port = int(lines[0].rsplit(":", 1)[1])
-        demo_root = lines[1].split("mail root ", 1)[1]
+        imap_port = int(lines[1].rsplit(":", 1)[1])
+        demo_root = lines[2].split("mail root ", 1)[1]
         rest = demo.stdout.read1(65536).decode()
-        check("curl" in rest and str(port) in rest, "--demo prints curl commands for its port")
+        check("curl" in rest and "pop3://127.0.0.1:%d" % port in rest, "--demo prints curl commands for POP3")
+        check("imap://127.0.0.1:%d" % imap_port in rest, "--demo prints curl commands for IMAP")
         p = poplib.POP3("127.0.0.1", port, timeout=5)
         p.user("demo")
         p.pass_("demo")
@@ -91,6 +97,13 @@ with Root() as root:
         bodies = [b"\r\n".join(p.retr(i + 1)[1]) for i in range(count)]
         p.quit()
         check(count >= 3, "--demo has %d sample messages" % count)
+        im = imaplib.IMAP4("127.0.0.1", imap_port, timeout=5)
+        im.login("demo", "demo")
+        typ, data = im.select("INBOX")
+        check(typ == "OK" and int(data[0]) == count, "--demo's IMAP INBOX has the same %d messages" % count)
+        typ, data = im.fetch("1", "(BODY.PEEK[])")
+        check(typ == "OK" and data[0][1] == bodies[0] + b"\r\n", "IMAP FETCH 1 BODY[] equals POP3 RETR 1")
+        im.logout()
         check(any(b"\r\n.hidden\r\n" in b for b in bodies), "one has lines starting with '.'")
         stored = [open(os.path.join(demo_root, "demo", "cur", f), "rb").read()
                   for f in os.listdir(os.path.join(demo_root, "demo", "cur"))]

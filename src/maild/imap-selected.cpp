@@ -1,0 +1,596 @@
+// ImapSession's selected state: keeping the client's view in step with the Maildir, and the
+// commands that change or search messages. FETCH is in imap-fetch.cpp.
+#include "imap-fetch-job.hpp"
+#include "imap-flags.hpp"
+#include "imap-message.hpp"
+#include "imap-session.hpp"
+#include "log.hpp"
+#include "mail-folders.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace maild {
+
+bool MappedFile::open(const std::string &path)
+{
+	unmap();
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	struct stat st {};
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		::close(fd);
+		errno = e == 0 ? EINVAL : e;
+		return false;
+	}
+	mtime_ = st.st_mtim.tv_sec;
+	size_ = static_cast<std::size_t>(st.st_size);
+	if (size_ > 0) {
+		addr_ = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (addr_ == MAP_FAILED) {
+			int e = errno;
+			addr_ = nullptr;
+			size_ = 0;
+			::close(fd);
+			errno = e;
+			return false;
+		}
+	}
+	::close(fd);
+	return true;
+}
+
+void MappedFile::unmap()
+{
+	if (addr_ != nullptr)
+		munmap(addr_, size_);
+	addr_ = nullptr;
+	size_ = 0;
+}
+
+namespace {
+
+bool contains_nocase(std::string_view haystack, std::string_view needle)
+{
+	if (needle.empty())
+		return true;
+	auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+	auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+			      [&](char a, char b) { return lower(a) == lower(b); });
+	return it != haystack.end();
+}
+
+// "1,3:5" from ascending-or-not numbers, ranges where they run on.
+std::string uid_set_text(const std::vector<std::uint32_t> &uids)
+{
+	std::string out;
+	for (std::size_t i = 0; i < uids.size();) {
+		std::size_t j = i;
+		while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (!out.empty())
+			out += ',';
+		out += std::to_string(uids[i]);
+		if (j > i)
+			out += ":" + std::to_string(uids[j]);
+		i = j + 1;
+	}
+	return out;
+}
+
+bool copy_file(const std::string &from, const std::string &to)
+{
+	int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return false;
+	int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) {
+		::close(in);
+		return false;
+	}
+	char buf[65536];
+	bool ok = true;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ok = n == 0;
+			break;
+		}
+		for (ssize_t done = 0; ok && done < n;) {
+			ssize_t w = write(out, buf + done, static_cast<std::size_t>(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			ok = w > 0;
+			done += w > 0 ? w : 0;
+		}
+		if (!ok)
+			break;
+	}
+	ok = ok && fsync(out) == 0;
+	::close(in);
+	::close(out);
+	if (!ok)
+		unlink(to.c_str());
+	return ok;
+}
+
+} // namespace
+
+std::string ImapSession::flags_of(const ViewMessage &v) const
+{
+	return imap_flag_list(v.letters, keywords_, v.recent);
+}
+
+void ImapSession::sync(bool allow_expunge)
+{
+	if (state_ != State::selected)
+		return;
+	std::string error;
+	bool stale = mailbox_.stale();
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+		return;
+	}
+	if (stale) {
+		std::size_t known = keywords_.names.size();
+		keywords_ = Keywords::load(mailbox_.dir());
+		if (keywords_.names.size() != known) {
+			std::string names;
+			for (const auto &k : keywords_.names)
+				names += " " + k;
+			untagged("FLAGS (" + imap_system_flags() + names + ")");
+		}
+	}
+	const auto &messages = mailbox_.messages();
+	for (std::size_t i = 0; i < view_.size();) {
+		ViewMessage &v = view_[i];
+		auto at = mailbox_.find(v.uid);
+		if (!at) {
+			if (allow_expunge) {
+				untagged(std::to_string(i + 1) + " EXPUNGE");
+				view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(i));
+				continue;
+			}
+			v.expunged = true;
+		} else if (messages[*at].flags != v.letters) {
+			v.letters = messages[*at].flags;
+			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + "))");
+		}
+		i++;
+	}
+	std::size_t before = view_.size();
+	std::size_t recent = 0;
+	for (auto it = std::upper_bound(messages.begin(), messages.end(), view_max_uid_,
+					[](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
+	     it != messages.end(); ++it) {
+		bool is_recent = it->uid >= mailbox_.first_recent_uid();
+		view_.push_back({it->uid, it->flags, is_recent, false});
+		recent += is_recent ? 1 : 0;
+	}
+	if (view_.size() == before)
+		return;
+	view_max_uid_ = view_.back().uid;
+	if (recent > 0 && !read_only_ && !mailbox_.claim_recent(error))
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+	std::size_t all_recent = 0;
+	for (const auto &v : view_)
+		all_recent += v.recent ? 1 : 0;
+	untagged(std::to_string(view_.size()) + " EXISTS");
+	untagged(std::to_string(all_recent) + " RECENT");
+}
+
+bool ImapSession::resolve(const ImapCommand &cmd, std::vector<std::size_t> &out)
+{
+	out.clear();
+	if (cmd.uid) {
+		std::uint32_t star = view_.empty() ? 0 : view_.back().uid;
+		for (std::size_t i = 0; i < view_.size(); i++) {
+			if (cmd.set.contains(view_[i].uid, star))
+				out.push_back(i);
+		}
+		return true;
+	}
+	auto count = static_cast<std::uint32_t>(view_.size());
+	for (const auto &r : cmd.set.ranges) {
+		if (r.first > count || r.last > count) {
+			tagged(cmd.tag, "BAD", "Invalid message sequence number");
+			return false;
+		}
+	}
+	for (std::uint32_t n = 1; n <= count; n++) {
+		if (cmd.set.contains(n, count))
+			out.push_back(n - 1);
+	}
+	return true;
+}
+
+void ImapSession::store(const ImapCommand &cmd)
+{
+	if (read_only_) {
+		tagged(cmd.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	std::vector<std::size_t> indexes;
+	if (!resolve(cmd, indexes))
+		return;
+	std::string error;
+	std::size_t known = keywords_.names.size();
+	auto letters = letters_for_flags(cmd.flags, keywords_, mailbox_.dir(),
+					 cmd.store_mode != ImapCommand::StoreMode::remove, error);
+	if (!letters) {
+		tagged(cmd.tag, "BAD", error);
+		return;
+	}
+	if (keywords_.names.size() != known) {
+		std::string names;
+		for (const auto &k : keywords_.names)
+			names += " " + k;
+		untagged("FLAGS (" + imap_system_flags() + names + ")");
+		untagged("OK [PERMANENTFLAGS (" + imap_system_flags() + names + " \\*)] Flags permitted");
+	}
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
+		return;
+	}
+	bool failed = false;
+	for (std::size_t i : indexes) {
+		ViewMessage &v = view_[i];
+		auto at = mailbox_.find(v.uid);
+		if (v.expunged || !at) {
+			failed = true;
+			continue;
+		}
+		std::string current = mailbox_.messages()[*at].flags;
+		std::string next;
+		switch (cmd.store_mode) {
+		case ImapCommand::StoreMode::replace:
+			next = *letters;
+			break;
+		case ImapCommand::StoreMode::add:
+			next = current + *letters;
+			break;
+		case ImapCommand::StoreMode::remove:
+			for (char c : current) {
+				if (letters->find(c) == std::string::npos)
+					next += c;
+			}
+			break;
+		}
+		if (!mailbox_.set_flags(*at, next, error)) {
+			// Someone renamed it a moment ago (flags): look again once.
+			std::string again;
+			if (!mailbox_.refresh(again) || !(at = mailbox_.find(v.uid)) || !mailbox_.set_flags(*at, next, again)) {
+				log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+				failed = true;
+				continue;
+			}
+		}
+		v.letters = mailbox_.messages()[*at].flags;
+		if (!cmd.silent)
+			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + ")" +
+				 (cmd.uid ? " UID " + std::to_string(v.uid) : std::string()) + ")");
+	}
+	sync(cmd.uid);
+	if (failed)
+		tagged(cmd.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
+	else
+		tagged(cmd.tag, "OK", "Store completed");
+}
+
+void ImapSession::expunge_deleted(const std::vector<std::uint32_t> *only)
+{
+	std::string error;
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		return;
+	}
+	std::vector<std::uint32_t> doomed;
+	for (const auto &v : view_) {
+		auto at = mailbox_.find(v.uid);
+		if (!at || mailbox_.messages()[*at].flags.find('T') == std::string::npos)
+			continue;
+		if (only == nullptr || std::binary_search(only->begin(), only->end(), v.uid))
+			doomed.push_back(v.uid);
+	}
+	if (doomed.empty())
+		return;
+	if (mailbox_.expunge(doomed, error) > 0 || !error.empty())
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+}
+
+void ImapSession::expunge(const ImapCommand &cmd)
+{
+	if (cmd.uid) {
+		std::vector<std::size_t> indexes;
+		resolve(cmd, indexes);
+		std::vector<std::uint32_t> uids;
+		for (std::size_t i : indexes)
+			uids.push_back(view_[i].uid);
+		expunge_deleted(&uids);
+	} else {
+		expunge_deleted(nullptr);
+	}
+	done_ok(cmd, "Expunge completed");
+}
+
+void ImapSession::copy(const ImapCommand &cmd)
+{
+	std::vector<std::size_t> indexes;
+	if (!resolve(cmd, indexes))
+		return;
+	std::string name = cmd.args[0];
+	if (name.size() == 5 && std::equal(name.begin(), name.end(), "INBOX", [](char a, char b) {
+		    return std::toupper(static_cast<unsigned char>(a)) == b;
+	    }))
+		name = "INBOX";
+	auto dir = mailbox_dir(cmd, name);
+	if (!dir)
+		return;
+	if (!mailbox_exists(user_root_, name)) {
+		tagged(cmd.tag, "NO", "[TRYCREATE] No such mailbox");
+		return;
+	}
+	Mailbox target;
+	std::string error;
+	if (!Mailbox::open(*dir, target, error) || !mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": COPY: " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot open the mailbox");
+		return;
+	}
+	Keywords target_keywords = Keywords::load(*dir);
+	std::vector<std::uint32_t> from, to;
+	bool failed = false;
+	for (std::size_t i : indexes) {
+		auto at = mailbox_.find(view_[i].uid);
+		if (view_[i].expunged || !at) {
+			failed = true;
+			continue;
+		}
+		const MessageFile &m = mailbox_.messages()[*at];
+		std::string src = mailbox_.path_of(m);
+		std::string tmp = *dir + "/tmp/" + Mailbox::unique_base(m.vsize);
+		struct stat st {};
+		if (stat(src.c_str(), &st) < 0 || (link(src.c_str(), tmp.c_str()) < 0 && !copy_file(src, tmp))) {
+			failed = true;
+			continue;
+		}
+		// Keywords travel by name: the target mailbox may use other letters for them.
+		std::string letters;
+		for (char c : m.flags) {
+			if (c < 'a' || c > 'z')
+				letters += c;
+			else if (auto k = static_cast<std::size_t>(c - 'a'); k < keywords_.names.size())
+				if (char t = target_keywords.letter(keywords_.names[k], *dir, true))
+					letters += t;
+		}
+		std::uint32_t uid = 0;
+		if (!target.add(tmp, m.vsize, letters, st.st_mtim.tv_sec, uid, error)) {
+			unlink(tmp.c_str());
+			log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": COPY: " + error);
+			tagged(cmd.tag, "NO", "[SERVERBUG] Copy failed part way");
+			return;
+		}
+		from.push_back(m.uid);
+		to.push_back(uid);
+	}
+	if (failed) {
+		sync(cmd.uid);
+		tagged(cmd.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
+		return;
+	}
+	if (from.empty()) {
+		done_ok(cmd, "Copy completed", cmd.uid);
+		return;
+	}
+	done_ok(cmd, "[COPYUID " + std::to_string(target.uidvalidity()) + " " + uid_set_text(from) + " " +
+			     uid_set_text(to) + "] Copy completed", cmd.uid);
+}
+
+namespace {
+
+// One message as SEARCH sees it; the file is mapped only when a key needs its text.
+struct SearchTarget {
+	const MessageFile *file = nullptr;
+	std::string path;
+	std::uint32_t seq = 0;
+	std::string letters;
+	bool recent = false;
+	std::uint32_t max_seq = 0, max_uid = 0;
+	MappedFile map;
+	std::optional<ImapMessage> parsed;
+	bool loaded = false, readable = false;
+
+	bool load()
+	{
+		if (!loaded) {
+			loaded = true;
+			readable = map.open(path);
+			if (readable)
+				parsed.emplace(map.data());
+		}
+		return readable;
+	}
+	std::int64_t internal_day() const;
+};
+
+
+// Days since 1970-01-01 (UTC) of a Unix time, rounding down for times before 1970.
+std::int64_t day_of(std::int64_t t)
+{
+	return t / 86400 - (t < 0 && t % 86400 != 0 ? 1 : 0);
+}
+
+std::int64_t SearchTarget::internal_day() const
+{
+	struct stat st {};
+	return stat(path.c_str(), &st) == 0 ? day_of(st.st_mtim.tv_sec) : 0;
+}
+
+bool matches(const SearchKey &key, SearchTarget &t)
+{
+	using Op = SearchKey::Op;
+	auto has = [&](char c) { return t.letters.find(c) != std::string::npos; };
+	auto header_has = [&](std::string_view field, std::string_view value) {
+		if (!t.load())
+			return false;
+		auto h = t.parsed->header_value(field);
+		return h && contains_nocase(*h, value);
+	};
+	switch (key.op) {
+	case Op::all:
+		return true;
+	case Op::answered:
+		return has('R');
+	case Op::deleted:
+		return has('T');
+	case Op::draft:
+		return has('D');
+	case Op::flagged:
+		return has('F');
+	case Op::seen:
+		return has('S');
+	case Op::recent:
+		return t.recent;
+	case Op::new_:
+		return t.recent && !has('S');
+	case Op::old:
+		return !t.recent;
+	case Op::unanswered:
+		return !has('R');
+	case Op::undeleted:
+		return !has('T');
+	case Op::undraft:
+		return !has('D');
+	case Op::unflagged:
+		return !has('F');
+	case Op::unseen:
+		return !has('S');
+	case Op::keyword:
+	case Op::unkeyword: {
+		bool set = false;
+		// key.str is matched against the mailbox's keywords by the caller's letter (see search()).
+		if (!key.value.empty())
+			set = has(key.value[0]);
+		return key.op == Op::keyword ? set : !set;
+	}
+	case Op::larger:
+		return t.file->vsize > key.number;
+	case Op::smaller:
+		return t.file->vsize < key.number;
+	case Op::since:
+		return t.internal_day() >= key.day;
+	case Op::before:
+		return t.internal_day() < key.day;
+	case Op::on:
+		return t.internal_day() == key.day;
+	case Op::sentsince:
+	case Op::sentbefore:
+	case Op::senton: {
+		if (!t.load())
+			return false;
+		// The sender's own calendar day, "disregarding time and timezone" (RFC 3501 6.4.4).
+		auto date = t.parsed->date_with_zone();
+		if (!date)
+			return false;
+		std::int64_t d = day_of(date->unix_time + date->zone_offset);
+		return key.op == Op::sentsince ? d >= key.day : key.op == Op::sentbefore ? d < key.day : d == key.day;
+	}
+	case Op::header:
+		if (key.value.empty()) {
+			return t.load() && t.parsed->header_value(key.str).has_value();
+		}
+		return header_has(key.str, key.value);
+	case Op::from:
+		return header_has("From", key.str);
+	case Op::to:
+		return header_has("To", key.str);
+	case Op::cc:
+		return header_has("Cc", key.str);
+	case Op::bcc:
+		return header_has("Bcc", key.str);
+	case Op::subject:
+		return header_has("Subject", key.str);
+	case Op::body:
+		return t.load() && contains_nocase(t.parsed->body(), key.str);
+	case Op::text:
+		return t.load() && contains_nocase(t.map.data(), key.str);
+	case Op::not_:
+		return key.children.empty() || !matches(key.children[0], t);
+	case Op::or_:
+		return key.children.size() == 2 && (matches(key.children[0], t) || matches(key.children[1], t));
+	case Op::and_:
+		for (const auto &c : key.children) {
+			if (!matches(c, t))
+				return false;
+		}
+		return true;
+	case Op::sequence:
+		return key.set.contains(t.seq, t.max_seq);
+	case Op::uid:
+		return key.set.contains(t.file->uid, t.max_uid);
+	}
+	return false;
+}
+
+// Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
+// keyword matches nothing (value stays empty, a letter no message has).
+void resolve_keywords(SearchKey &key, Keywords &keywords, const std::string &dir)
+{
+	if (key.op == SearchKey::Op::keyword || key.op == SearchKey::Op::unkeyword) {
+		char c = keywords.letter(key.str, dir, false);
+		key.value = c ? std::string(1, c) : std::string("!");
+	}
+	for (auto &child : key.children)
+		resolve_keywords(child, keywords, dir);
+}
+
+} // namespace
+
+void ImapSession::search(const ImapCommand &cmd)
+{
+	if (!cmd.charset.empty() && cmd.charset != "US-ASCII" && cmd.charset != "UTF-8") {
+		tagged(cmd.tag, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+		return;
+	}
+	std::string error;
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
+		return;
+	}
+	SearchKey key = cmd.search;
+	resolve_keywords(key, keywords_, mailbox_.dir());
+	std::string reply = "SEARCH";
+	std::uint32_t max_uid = view_.empty() ? 0 : view_.back().uid;
+	for (std::size_t i = 0; i < view_.size(); i++) {
+		const ViewMessage &v = view_[i];
+		auto at = mailbox_.find(v.uid);
+		if (v.expunged || !at)
+			continue;
+		SearchTarget t;
+		t.file = &mailbox_.messages()[*at];
+		t.path = mailbox_.path_of(*t.file);
+		t.seq = static_cast<std::uint32_t>(i + 1);
+		t.letters = t.file->flags;
+		t.recent = v.recent;
+		t.max_seq = static_cast<std::uint32_t>(view_.size());
+		t.max_uid = max_uid;
+		if (matches(key, t))
+			reply += " " + std::to_string(cmd.uid ? v.uid : i + 1);
+	}
+	untagged(reply);
+	done_ok(cmd, "Search completed", cmd.uid);
+}
+
+} // namespace maild

@@ -1,0 +1,152 @@
+// An IMAP4rev1 session (RFC 3501, with LITERAL+, SASL-IR, UIDPLUS, IDLE, NAMESPACE, UNSELECT,
+// CHILDREN, APPENDLIMIT) over one Connection.
+//
+// Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
+// the next n bytes part of it (Connection::read_raw). APPEND's message literal never enters
+// memory: it is streamed to a file in the user's tmp/ and becomes a message when the command
+// line ends. Commands run one at a time, in order; FETCH streams its replies as the socket
+// drains (busy() meanwhile), so pipelined commands wait in the connection's bounded buffer.
+//
+// The selected mailbox is seen through a view: the UIDs and flags this client was told about.
+// sync() compares it with the Maildir and sends EXISTS / EXPUNGE / FETCH FLAGS for what other
+// sessions and delivery agents changed (never EXPUNGE during FETCH, STORE or SEARCH, which
+// would renumber under the client, RFC 3501 7.4.1).
+#pragma once
+
+#include "connection.hpp"
+#include "imap-parser.hpp"
+#include "maildir.hpp"
+#include "session-host.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace maild {
+
+struct ImapLimits {
+	std::uint64_t append_limit = 64ull * 1024 * 1024; // APPEND literals above this get NO [TOOBIG]
+	std::size_t max_command = 64 * 1024;               // a command's text with its small literals
+};
+
+class ImapSession final : public ConnectionHandler {
+public:
+	ImapSession(Connection &conn, SessionHost &host, const ImapLimits &limits);
+	~ImapSession() override;
+	ImapSession(const ImapSession &) = delete;
+	ImapSession &operator=(const ImapSession &) = delete;
+
+	// Sends the greeting.
+	void start();
+
+	void on_line(std::string_view line) override;
+	void on_line_too_long() override;
+	void on_raw(std::string_view chunk, bool last) override;
+	bool busy() const override { return delaying_ || fetch_ != nullptr; }
+	bool streaming() const override { return fetch_ != nullptr; }
+	void produce() override;
+	void on_idle_timeout() override;
+
+	static std::string capabilities(const ImapLimits &limits);
+
+private:
+	enum class State { not_authenticated, authenticated, selected, logout };
+	enum class Input { command, literal, append_literal, discard_literal, sasl, idle };
+
+	struct ViewMessage {
+		std::uint32_t uid = 0;
+		std::string letters; // Maildir flag letters as last told to the client
+		bool recent = false;
+		bool expunged = false; // gone from disk, EXPUNGE not yet sent
+	};
+	struct FetchJob;
+
+	// Input.
+	void command_line(std::string_view line);
+	void literal_start(const LiteralSpec &lit);
+	void reject_literal(const LiteralSpec &lit, std::string reply);
+	void finish_command();
+	void reset_command();
+	std::string current_tag() const;
+	void execute(std::string_view text);
+
+	// Replies.
+	void untagged(std::string_view text);
+	void tagged(const std::string &tag, std::string_view status, std::string_view text);
+	// The tagged OK of a command that may report mailbox changes first.
+	void done_ok(const ImapCommand &cmd, std::string_view text, bool allow_expunge = true);
+
+	// Not authenticated.
+	void login(const std::string &tag, const std::string &user, std::string_view password);
+	void fail_login(const std::string &tag);
+	void authenticate(const ImapCommand &cmd);
+	void sasl_line(std::string_view line);
+
+	// Authenticated.
+	std::optional<std::string> mailbox_dir(const ImapCommand &cmd, const std::string &name);
+	void select(const ImapCommand &cmd, bool read_only);
+	void close_mailbox();
+	void list(const ImapCommand &cmd, bool lsub);
+	void status(const ImapCommand &cmd);
+	void create_delete_rename(const ImapCommand &cmd);
+	void subscribe(const ImapCommand &cmd, bool on);
+	void append_literal_begin(const LiteralSpec &lit);
+	void append_finish(const ImapCommand &cmd);
+	void append_discard();
+	void idle_start(const ImapCommand &cmd);
+	void idle_done(bool ok);
+
+	// Selected (imap-selected.cpp).
+	void sync(bool allow_expunge);
+	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
+	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
+	std::string flags_of(const ViewMessage &v) const;
+	void store(const ImapCommand &cmd);
+	void expunge(const ImapCommand &cmd);
+	void expunge_deleted(const std::vector<std::uint32_t> *only);
+	void copy(const ImapCommand &cmd);
+	void search(const ImapCommand &cmd);
+
+	// FETCH (imap-fetch.cpp).
+	void fetch(const ImapCommand &cmd);
+	bool fetch_next_message();
+	void fetch_finish();
+
+	Connection &conn_;
+	SessionHost &host_;
+	ImapLimits limits_;
+	State state_ = State::not_authenticated;
+
+	Input input_ = Input::command;
+	std::string cmd_;              // the command so far, literals inline
+	std::string rejected_reply_;   // sent once a refused LITERAL+ literal has been skipped
+	int append_fd_ = -1;           // APPEND's message literal, streaming into tmp/
+	std::string append_path_;
+	std::uint64_t append_vsize_ = 0;
+	bool append_last_cr_ = false;
+	bool append_write_failed_ = false;
+	std::string sasl_tag_;
+
+	bool delaying_ = false;
+	iol::Timeout delay_;
+
+	std::string user_;
+	std::string user_root_;
+
+	// Selected mailbox.
+	std::string mailbox_name_;
+	bool read_only_ = false;
+	Mailbox mailbox_;
+	Keywords keywords_;
+	std::vector<ViewMessage> view_;
+	std::uint32_t view_max_uid_ = 0; // every UID up to this one has been announced
+
+	std::string idle_tag_;
+	iol::Timeout idle_poll_;
+
+	std::unique_ptr<FetchJob> fetch_;
+};
+
+} // namespace maild
