@@ -1,5 +1,7 @@
 """Shared helpers for the maild smoke and client tests: a temp mail root, a passwd file,
-a maild process on port 0, raw POP3 sockets, and the sample messages."""
+a maild process on port 0, raw POP3 and IMAP sockets, an IMAP response parser, and the sample
+messages."""
+import imaplib
 import os
 import poplib
 import re
@@ -116,9 +118,11 @@ class Root:
 
 
 class Maild:
-    """maild on 127.0.0.1:0; .port is the real port from its 'listening' line."""
+    """maild on 127.0.0.1:0; .port is the real POP3 port from its 'listening' line, .imap_port
+    the IMAP one (with imap=True; pop3=False leaves out the POP3 listener)."""
 
-    def __init__(self, exe, root, args=(), delay_ms=50, log_level="debug", preexec_fn=None):
+    def __init__(self, exe, root, args=(), delay_ms=50, log_level="debug", preexec_fn=None,
+                 imap=False, pop3=True):
         env = dict(os.environ)
         if delay_ms is not None:
             env["MAILD_AUTH_FAIL_DELAY_MS"] = str(delay_ms)
@@ -126,15 +130,31 @@ class Maild:
             env.pop("MAILD_AUTH_FAIL_DELAY_MS", None)
         self.log_path = os.path.join(root.dir, "maild.log")
         self.log = open(self.log_path, "ab")
-        cmd = [exe, "--mail-root", root.mail, "--passwd", root.passwd, "--pop3", "127.0.0.1:0",
-               "--log-level", log_level] + list(args)
+        cmd = [exe, "--mail-root", root.mail, "--passwd", root.passwd]
+        if pop3:
+            cmd += ["--pop3", "127.0.0.1:0"]
+        if imap:
+            cmd += ["--imap", "127.0.0.1:0"]
+        cmd += ["--log-level", log_level] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, env=env,
                                      preexec_fn=preexec_fn)
-        line = self.read_stdout_line(10)
-        if not line.startswith("maild: listening pop3 127.0.0.1:"):
-            self.kill()
-            fail("no listening line from maild, got %r; log:\n%s" % (line, self.log_text()))
-        self.port = int(line.rsplit(":", 1)[1])
+        self.port = self.imap_port = None
+        if pop3:
+            self.port = self.listening("pop3")
+        if imap:
+            # POP3 listeners (also any from args) print first, then IMAP.
+            self.imap_port = self.listening("imap", skip="maild: listening pop3 ")
+
+    def listening(self, protocol, skip=None):
+        prefix = "maild: listening %s 127.0.0.1:" % protocol
+        while True:
+            line = self.read_stdout_line(10)
+            if skip and line.startswith(skip):
+                continue
+            if not line.startswith(prefix):
+                self.kill()
+                fail("no '%s' line from maild, got %r; log:\n%s" % (prefix, line, self.log_text()[-3000:]))
+            return int(line.rsplit(":", 1)[1])
 
     def read_stdout_line(self, timeout):
         deadline = time.monotonic() + timeout
@@ -181,6 +201,23 @@ class Maild:
 
     def raw(self):
         return Raw(self.port)
+
+    def imap(self, user=None, password=None):
+        """A python imaplib session, logged in when `user` is given."""
+        c = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=10)
+        if user is not None:
+            c.login(user, password if password is not None else USERS[user][1])
+        return c
+
+    def iraw(self, user=None, password=None, greet=True):
+        """A raw IMAP socket (ImapRaw), logged in with LOGIN and a literal password when `user`
+        is given."""
+        r = ImapRaw(self.imap_port, greet=greet)
+        if user is not None:
+            _, done = r.cmd("LOGIN %s " % user, Lit((password if password is not None else USERS[user][1]).encode()))
+            if not done.startswith(b"OK"):
+                fail("IMAP LOGIN %s failed: %r" % (user, done))
+        return r
 
     def __enter__(self):
         return self
@@ -262,3 +299,340 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# IMAP
+
+
+class Lit:
+    """A literal argument for ImapRaw.cmd: sent as {n} (waiting for '+') or {n+} (LITERAL+)."""
+
+    def __init__(self, data, plus=False):
+        self.data = data
+        self.plus = plus
+
+
+class ImapRaw:
+    """A plain socket that speaks IMAP by hand: exact bytes, literals, pipelining."""
+
+    def __init__(self, port, timeout=10, greet=True):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = bytearray()
+        self.n = 0
+        self.greeting = None
+        if greet:
+            self.greeting = self.response()
+            if not self.greeting.startswith(b"* OK"):
+                fail("bad IMAP greeting %r" % self.greeting)
+
+    def send(self, data):
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def _fill(self, timeout=None):
+        """Reads more; False when `timeout` passed first."""
+        if timeout is not None and not select.select([self.sock], [], [], max(timeout, 0))[0]:
+            return False
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise EOFError("connection closed; pending %r" % bytes(self.buf[:200]))
+        self.buf += chunk
+        return True
+
+    def _take(self):
+        """One complete response from the buffer (consumed), or None."""
+        pos = 0
+        out = b""
+        while True:
+            i = self.buf.find(b"\r\n", pos)
+            if i < 0:
+                return None
+            line = bytes(self.buf[pos:i])
+            out += line
+            m = re.search(rb"\{(\d+)\}$", line)
+            if not m:
+                del self.buf[:i + 2]
+                return out
+            n = int(m.group(1))
+            if len(self.buf) < i + 2 + n:
+                return None
+            out += b"\r\n" + bytes(self.buf[i + 2:i + 2 + n])
+            pos = i + 2 + n
+
+    def response(self, timeout=None):
+        """One whole response without its final CRLF; a literal stays inline as '{n}\r\n' + bytes.
+        With `timeout`, None when nothing complete arrived in time."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            r = self._take()
+            if r is not None:
+                return r
+            if not self._fill(None if deadline is None else deadline - time.monotonic()):
+                return None
+
+    def line(self):
+        return self.response()
+
+    def next_tag(self):
+        self.n += 1
+        return "a%03d" % self.n
+
+    def cmd(self, *pieces, tag=None):
+        """Sends `tag pieces...` (str text and Lit literals) and reads up to its tagged reply.
+        Returns (untagged and continuation responses, the tagged reply without its tag). When a
+        sync literal gets a tagged reply instead of '+', the rest of the command is not sent."""
+        tag = tag or self.next_tag()
+        out = tag.encode() + b" "
+        untagged = []
+        for p in pieces:
+            if isinstance(p, Lit):
+                out += b"{%d%s}\r\n" % (len(p.data), b"+" if p.plus else b"")
+                if not p.plus:
+                    self.send(out)
+                    out = b""
+                    while True:
+                        r = self.response()
+                        if r.startswith(b"+"):
+                            break
+                        if r.startswith(tag.encode() + b" "):
+                            return untagged, r[len(tag) + 1:]
+                        untagged.append(r)
+                out += p.data
+            else:
+                out += p.encode() if isinstance(p, str) else p
+        self.send(out + b"\r\n")
+        more, done = self.until(tag)
+        return untagged + more, done
+
+    def until(self, tag):
+        untagged = []
+        t = tag.encode() + b" "
+        while True:
+            r = self.response()
+            if r.startswith(t):
+                return untagged, r[len(t):]
+            untagged.append(r)
+
+    def ok(self, *pieces):
+        """cmd() that must end in a tagged OK; returns the untagged responses."""
+        untagged, done = self.cmd(*pieces)
+        if not done.startswith(b"OK"):
+            text = " ".join(p if isinstance(p, str) else "{literal}" for p in pieces)
+            fail("IMAP %r: expected OK, got %r" % (text[:200], done[:300]))
+        return untagged
+
+    def at_eof(self, timeout=5):
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(10)
+
+    def close(self):
+        self.sock.close()
+
+
+def parse(data):
+    """An IMAP response (as ImapRaw.response returns it) as a Python list: atoms are str (a
+    bracketed section like BODY[HEADER.FIELDS (X)]<0> stays one atom), quoted strings and literals
+    bytes, NIL None, parenthesised lists lists."""
+    pos = 0
+
+    def value():
+        nonlocal pos
+        c = data[pos:pos + 1]
+        if c == b"(":
+            pos += 1
+            items = []
+            while True:
+                while data[pos:pos + 1] == b" ":
+                    pos += 1
+                if data[pos:pos + 1] == b")":
+                    pos += 1
+                    return items
+                if pos >= len(data):
+                    raise ValueError("unterminated list in %r" % data[:300])
+                items.append(value())
+        if c == b'"':
+            pos += 1
+            out = b""
+            while data[pos:pos + 1] != b'"':
+                if pos >= len(data):
+                    raise ValueError("unterminated string in %r" % data[:300])
+                if data[pos:pos + 1] == b"\\":
+                    pos += 1
+                out += data[pos:pos + 1]
+                pos += 1
+            pos += 1
+            return out
+        if c == b"{":
+            end = data.index(b"}", pos)
+            n = int(data[pos + 1:end].rstrip(b"+"))
+            pos = end + 3  # "}\r\n"
+            out = data[pos:pos + n]
+            pos += n
+            return out
+        start = pos
+        while pos < len(data) and data[pos:pos + 1] not in (b" ", b"(", b")"):
+            if data[pos:pos + 1] == b"[":
+                pos = data.index(b"]", pos)
+            pos += 1
+        atom = data[start:pos].decode("latin-1")
+        return None if atom.upper() == "NIL" else atom
+
+    out = []
+    while pos < len(data):
+        if data[pos:pos + 1] == b" ":
+            pos += 1
+            continue
+        out.append(value())
+    return out
+
+
+def text(v):
+    """An atom or string as str."""
+    return v.decode("latin-1") if isinstance(v, bytes) else v
+
+
+def fetches(untagged):
+    """{seq: {ITEM: value}} from the '* n FETCH (...)' responses; item names exactly as sent.
+    Several FETCH responses for one message are merged."""
+    out = {}
+    for r in untagged:
+        m = re.match(rb"\* (\d+) FETCH ", r)
+        if not m:
+            continue
+        items = parse(r[m.end():])[0]
+        d = out.setdefault(int(m.group(1)), {})
+        for i in range(0, len(items) - 1, 2):
+            d[items[i]] = items[i + 1]
+    return out
+
+
+def codes(untagged):
+    """{CODE: argument text} from untagged '* OK [CODE arg]' responses."""
+    out = {}
+    for r in untagged:
+        m = re.match(rb"\* OK \[([A-Z0-9-]+)(?: ([^\]]*))?\]", r)
+        if m:
+            out[m.group(1).decode()] = (m.group(2) or b"").decode()
+    return out
+
+
+def counts(untagged):
+    """{'EXISTS': n, 'RECENT': n} from the responses (the last of each)."""
+    out = {}
+    for r in untagged:
+        m = re.match(rb"\* (\d+) (EXISTS|RECENT)$", r)
+        if m:
+            out[m.group(2).decode()] = int(m.group(1))
+    return out
+
+
+def expunges(untagged):
+    return [int(m.group(1)) for m in (re.match(rb"\* (\d+) EXPUNGE$", r) for r in untagged) if m]
+
+
+def resp_code(tagged, name):
+    """The argument of [NAME ...] in a tagged reply, or None."""
+    m = re.search(rb"\[" + name.encode() + rb"(?: ([^\]]*))?\]", tagged)
+    return None if m is None else (m.group(1) or b"").decode()
+
+
+def uid_set(text):
+    """'1:3,7' -> [1, 2, 3, 7]."""
+    out = []
+    for part in text.split(","):
+        a, _, b = part.partition(":")
+        lo, hi = sorted((int(a), int(b or a)))
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+FLAG_LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
+
+
+def flags_of(name):
+    """The system flags a Maildir file name carries (':2,<letters>')."""
+    _, _, info = name.partition(":2,")
+    return {FLAG_LETTERS[c] for c in info if c in FLAG_LETTERS}
+
+
+def header_of(data):
+    """The header of the CRLF form, up to and including the empty line."""
+    wire_form = crlf(data)
+    i = wire_form.find(b"\r\n\r\n")
+    return wire_form if i < 0 else wire_form[:i + 4]
+
+
+def text_of(data):
+    wire_form = crlf(data)
+    i = wire_form.find(b"\r\n\r\n")
+    return b"" if i < 0 else wire_form[i + 4:]
+
+
+def find_message(maildir, data):
+    """Names (cur/ or new/ relative) of the files in `maildir` whose bytes are `data`."""
+    out = []
+    for sub in ("cur", "new"):
+        d = os.path.join(maildir, sub)
+        if not os.path.isdir(d):
+            continue
+        for n in sorted(os.listdir(d)):
+            with open(os.path.join(d, n), "rb") as f:
+                if f.read() == data:
+                    out.append(sub + "/" + n)
+    return out
+
+
+def all_dirs(top):
+    """Every directory under `top`, relative, for 'nothing was created outside' checks."""
+    out = set()
+    for dirpath, dirnames, _ in os.walk(top):
+        for d in dirnames:
+            out.add(os.path.relpath(os.path.join(dirpath, d), top))
+    return out
+
+
+def search_result(untagged):
+    """The numbers of the '* SEARCH ...' response."""
+    for r in untagged:
+        if r == b"* SEARCH" or r.startswith(b"* SEARCH "):
+            return [int(x) for x in r.split()[2:]]
+    fail("no * SEARCH response in %r" % untagged[:5])
+
+
+def uids(r):
+    """The selected mailbox's UIDs in sequence order."""
+    return search_result(r.ok("UID SEARCH ALL"))
+
+
+def mailbox_dir(root, user, box="INBOX"):
+    """INBOX is <mail>/<user>, a folder Name is <mail>/<user>/.Name (Maildir++)."""
+    if box.upper() == "INBOX":
+        return os.path.join(root.mail, user)
+    return os.path.join(root.mail, user, "." + box)
+
+
+def message_files(d):
+    """{base name: 'cur/<file>' or 'new/<file>'} for the messages in Maildir `d`."""
+    out = {}
+    for sub in ("cur", "new"):
+        p = os.path.join(d, sub)
+        if os.path.isdir(p):
+            for n in os.listdir(p):
+                out[n.split(":2,")[0]] = sub + "/" + n
+    return out
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
