@@ -51,6 +51,7 @@ struct ImapSession::FetchJob {
 	std::size_t range_pos = 0;       // raw bytes of the current range consumed
 	bool last_cr = false;
 	std::uint64_t converted = 0;     // converted bytes of the current range produced so far
+	std::string chunk;               // the current range's converted bytes
 	MappedFile file;
 };
 

@@ -227,7 +227,8 @@ void ImapSession::produce()
 		}
 		// Convert the next raw chunk, keep what lies inside [skip, skip + limit).
 		std::string_view raw = p.range.substr(job.range_pos, raw_chunk);
-		std::string out;
+		std::string &out = job.chunk; // reused: streaming a big message allocates once
+		out.clear();
 		append_crlf(raw, out, job.last_cr);
 		job.range_pos += raw.size();
 		std::uint64_t from = job.converted, to = job.converted + out.size();
