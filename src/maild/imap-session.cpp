@@ -146,11 +146,17 @@ void ImapSession::command_line(std::string_view line)
 		return;
 	}
 	if (!rejected_reply_.empty()) {
-		// A refused LITERAL+ literal has been skipped; the rest of its command goes with it.
-		if (literal_at_end(line))
-			return; // ... even further literals: their bytes would follow, so they're refused too
-		conn_.send(rejected_reply_);
+		// A refused LITERAL+ literal has been skipped; the rest of its command goes with it,
+		// including any further literal: a non-synchronizing one is skipped too, while a
+		// synchronizing one is never sent, as the client waits for "+" and gets the reply.
+		std::string reply = std::move(rejected_reply_);
 		rejected_reply_.clear();
+		auto lit = literal_at_end(line);
+		if (lit && lit->non_sync && lit->size > 0) {
+			reject_literal(*lit, std::move(reply));
+			return;
+		}
+		conn_.send(reply);
 		reset_command();
 		return;
 	}

@@ -181,6 +181,17 @@ with Root() as root:
         check(got["x2"][1].startswith(b"NO") and got["x3"][1].startswith(b"OK")
               and not any(u.startswith(b"* BYE") for v in got.values() for u in v[0]),
               "{%d+} over the limit: NO, its bytes never ran as commands, the next command is answered" % len(evil))
+        # A command over the 64 KiB command cap: a skipped {n+} literal, then a second literal on
+        # its last line is skipped too ({n+}) or never sent ({n}: the reply comes first).
+        filler = b"y" * 70000
+        r.send(b"x4 LOGIN {%d+}\r\n" % len(filler) + filler + b" {9+}\r\nz2 LOGOUT\r\nx5 NOOP\r\n")
+        got = tagged_in_order(r, ["x4", "x5"])
+        check(got["x4"][1].startswith(b"BAD") and got["x5"][1].startswith(b"OK"),
+              "a second {n+} literal after a refused one is skipped too, never run")
+        r.send(b"x6 LOGIN {%d+}\r\n" % len(filler) + filler + b" {9}\r\n")
+        reply = r.response(timeout=5)
+        check(reply is not None and reply.startswith(b"x6 BAD"), "a {n} literal after a refused one: the reply, no '+': %r" % reply)
+        check(r.cmd("NOOP")[1].startswith(b"OK"), "the session goes on")
         exact = b"Subject: exactly at the limit\r\n\r\n"
         exact += b"x" * (limit - len(exact))
         _, done = r.cmd("APPEND INBOX ", Lit(exact))
