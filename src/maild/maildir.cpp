@@ -85,8 +85,10 @@ std::string errno_text(const std::string &what)
 
 bool ensure_dir(const std::string &path, std::string &error)
 {
+	struct stat st {};
+	if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+		return true; // the usual case: no mkdir system call
 	if (mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) {
-		struct stat st {};
 		if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
 			return true;
 		error = path + ": not a directory";
@@ -108,8 +110,11 @@ bool list_files(const std::string &dir, std::vector<std::string> &names, std::st
 	while (dirent *e = readdir(d)) {
 		if (e->d_name[0] == '.')
 			continue;
+		// The directory entry's type saves a stat per message where the file system gives it.
 		struct stat st {};
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		if (e->d_type == DT_REG ||
+		    (e->d_type == DT_UNKNOWN && fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     S_ISREG(st.st_mode)))
 			names.emplace_back(e->d_name);
 	}
 	closedir(d);
@@ -187,10 +192,34 @@ bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
 	return open_locked(dir, out, error);
 }
 
+namespace {
+
+// What a crash (kill -9 during an APPEND or a rewrite) leaves in tmp/ is removed once it is
+// 36 hours old, the age maildir(5) gives for abandoned files; younger ones may be in use.
+void sweep_tmp(const std::string &dir)
+{
+	DIR *d = opendir((dir + "/tmp").c_str());
+	if (d == nullptr)
+		return;
+	time_t cutoff = std::time(nullptr) - 36 * 3600;
+	while (dirent *e = readdir(d)) {
+		struct stat st {};
+		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < cutoff)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
+} // namespace
+
 bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &error)
 {
 	Mailbox mb;
 	mb.dir_ = dir;
+	sweep_tmp(dir);
+	// Where rewrites of the list went before they moved into tmp/; only written under the lock.
+	unlink((dir + "/" + Uidlist::file_name + ".tmp").c_str());
 
 	// new/ -> cur/ with empty info: from now on the message has been seen by a client.
 	std::vector<std::string> fresh;

@@ -38,8 +38,9 @@ namespace {
 
 bool crypt_matches(std::string_view password, const std::string &hash)
 {
-	// crypt_data is ~32 KiB: keep it off the stack and reuse it.
-	static std::unique_ptr<crypt_data> data = std::make_unique<crypt_data>();
+	// crypt_data is ~32 KiB: keep it off the stack and reuse it, one per thread (--workers
+	// verify passwords on several threads at once).
+	thread_local std::unique_ptr<crypt_data> data = std::make_unique<crypt_data>();
 	*data = crypt_data{};
 #ifdef CRYPT_OUTPUT_SIZE
 	// libxcrypt's crypt_rn: the same as crypt_r, but not intercepted by AddressSanitizer,

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -94,16 +95,23 @@ void Server::accept(Protocol protocol, int fd, std::string peer)
 	Connection &c = *conn;
 	live_.emplace(&c, std::move(conn));
 	shared_.connections++;
-	if (imap) {
-		ImapLimits il;
-		il.append_limit = options_.append_limit;
-		auto session = std::make_unique<ImapSession>(c, *this, il);
-		session->start();
-		c.set_handler(std::move(session));
-	} else {
-		auto session = std::make_unique<Pop3Session>(c, *this);
-		session->start();
-		c.set_handler(std::move(session));
+	try {
+		if (imap) {
+			ImapLimits il;
+			il.append_limit = options_.append_limit;
+			auto session = std::make_unique<ImapSession>(c, *this, il);
+			session->start();
+			c.set_handler(std::move(session));
+		} else {
+			auto session = std::make_unique<Pop3Session>(c, *this);
+			session->start();
+			c.set_handler(std::move(session));
+		}
+	} catch (const std::system_error &e) {
+		// The loop cannot watch this descriptor (select: fd >= FD_SETSIZE). Only a connection's
+		// first io_add can fail so; the daemon goes on with the others.
+		log_line(LogLevel::warn, c.peer(), std::string("refused: ") + e.what());
+		c.close("cannot watch the socket");
 	}
 }
 

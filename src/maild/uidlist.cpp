@@ -1,8 +1,11 @@
 #include "uidlist.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace maild {
@@ -86,7 +89,13 @@ std::string Uidlist::format() const
 
 bool write_file_atomically(const std::string &dir, const std::string &name, std::string_view data)
 {
-	std::string tmp = dir + "/" + name + ".tmp";
+	// The temporary file goes into the Maildir's tmp/ when there is one: a crash between write
+	// and rename then leaves nothing beside the real files, and tmp/ is swept (maildir.cpp).
+	static std::atomic<unsigned> counter{0};
+	struct stat st {};
+	std::string tmp = stat((dir + "/tmp").c_str(), &st) == 0 && S_ISDIR(st.st_mode)
+				  ? dir + "/tmp/" + name + "." + std::to_string(getpid()) + "." + std::to_string(++counter)
+				  : dir + "/" + name + ".tmp";
 	int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return false;

@@ -35,7 +35,8 @@ struct Uidlist {
 	static constexpr const char file_name[] = "maild-uidlist";
 };
 
-// Writes `data` to dir/name through dir/name.tmp + fsync + rename. False with errno on failure.
+// Writes `data` to dir/name through a temporary file (in dir/tmp/ when it exists, else
+// dir/name.tmp) + fsync + rename. False with errno on failure.
 bool write_file_atomically(const std::string &dir, const std::string &name, std::string_view data);
 
 } // namespace maild
