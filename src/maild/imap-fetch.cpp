@@ -139,7 +139,10 @@ bool ImapSession::fetch_next_message()
 		// A literal: its size now, its bytes streamed later.
 		auto literal = [&](const std::string &name, std::optional<SectionData> data, const FetchAtt *a) {
 			std::uint64_t total = 0;
-			if (data)
+			if (data && data->is_range && data->range.data() == job.file.data() &&
+			    data->range.size() == job.file.data().size())
+				total = m.vsize; // the whole message: its CRLF size is in the uidlist already
+			else if (data)
 				total = data->is_range ? crlf_size(data->range) : data->text.size();
 			std::uint64_t skip = 0, size = total;
 			std::string shown = name;
@@ -238,6 +241,13 @@ void ImapSession::produce()
 			conn_.send(std::string_view(out).substr(static_cast<std::size_t>(lo - from),
 								  static_cast<std::size_t>(hi - lo)));
 		if (job.range_pos >= p.range.size() || to >= p.skip + p.limit) {
+			std::uint64_t sent = std::min(to, p.skip + p.limit) - std::min(to, p.skip);
+			if (sent < p.limit) {
+				// The file changed under its recorded size: the literal's length was promised,
+				// so it is filled up to keep the client in step with the protocol.
+				log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": message shorter than its recorded size");
+				conn_.send(std::string(static_cast<std::size_t>(p.limit - sent), ' '));
+			}
 			job.piece++;
 			job.range_pos = 0;
 			job.last_cr = false;
