@@ -2,6 +2,7 @@
 """Turns build-bench-results/ (written by test/bench/report.sh) into doc/performance.md and
 doc/perf/*.png. Standard library only; plots through gnuplot."""
 import csv
+import json
 import os
 import re
 import statistics
@@ -174,6 +175,191 @@ def plot_chain(variant, a):
     return png
 
 
+# ---- maild load --------------------------------------------------------------------------------
+def maild_load():
+    path = os.path.join(RESULTS, 'maild-load.json')
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def plot_maild(ml, stamp):
+    """Two panels: sessions/s and server CPU ms per session, per protocol and server."""
+    servers = ml['contenders']
+    protos = [p for p in ('pop3', 'imap') if any(f'{p}/{c}' in ml['summary'] for c in servers)]
+    if not servers or not protos:
+        return None
+    dat = os.path.join(RESULTS, 'plot-maild-load.dat')
+    with open(dat, 'w') as f:
+        f.write('proto ' + ' '.join(servers) + ' ' + ' '.join(f'cpu-{c}' for c in servers) + '\n')
+        for p in protos:
+            row = [ml['summary'].get(f'{p}/{c}', {}) for c in servers]
+            f.write(p.upper() + ' ' + ' '.join(str(r.get('sessions_per_s') or 0) for r in row) + ' ' +
+                    ' '.join(str(r.get('server_cpu_ms_per_session') or 0) for r in row) + '\n')
+    png = 'maild-load.png'
+    n = len(servers)
+    colors = {'maild': '#d62728', 'maild-w2': '#ff7f0e', 'dovecot': '#1f77b4', 'dovecot-stock': '#9ecae1'}
+    cols1 = ', '.join(f'"{dat}" using {2 + i}:xtic(1) title "{c}" lc rgb "{colors.get(c, "#888888")}"'
+                      for i, c in enumerate(servers))
+    cols2 = ', '.join(f'"{dat}" using {2 + n + i}:xtic(1) title "{c}" lc rgb "{colors.get(c, "#888888")}"'
+                      for i, c in enumerate(servers))
+    m = ml['meta']
+    lines = [
+        'set terminal pngcairo size 1000,460 font "sans,10" noenhanced',
+        f'set output "{os.path.join(PLOTS, png)}"',
+        'set style data histograms', 'set style histogram clustered gap 1',
+        'set style fill solid 0.85 border -1', 'set grid ytics', 'set yrange [0:*]',
+        'set key top left', 'set key autotitle columnheader',
+        f'set multiplot layout 1,2 title "maild load, C={m["concurrency"]}, {m["messages"]} messages of '
+        f'{m["avg_kib"]:.0f} KiB average, {m["users"]} users\\n{m["command"]} via {COMMAND}\\n{stamp}"',
+        'set title "sessions/s (median; higher is better)"', 'set ylabel "sessions/s"',
+        'plot ' + cols1,
+        'set title "server CPU ms per session (median; lower is better)"', 'set ylabel "ms"',
+        'plot ' + cols2,
+        'unset multiplot',
+    ]
+    subprocess.run(['gnuplot'], input='\n'.join(lines) + '\n', text=True, check=True)
+    return png
+
+
+def maild_section(w):
+    ml = maild_load()
+    w('## maild load: maild against Dovecot')
+    w('')
+    if ml is None:
+        w('Not run (`report.sh --no-maild`, or no src/maild). Run by hand:'
+          ' `test/bench/maild-load.py --build=build-bench-epoll` (a tree configured with'
+          ' `-Dbench=enabled` and maild).')
+        w('')
+        return
+    m, sm, servers = ml['meta'], ml['summary'], ml['contenders']
+    ref = 'dovecot' if 'dovecot' in servers else None
+    ref2 = 'dovecot-stock' if 'dovecot-stock' in servers else None
+    stamp = f"{M['nproc']} cpus, {M['cpu']}; {M['kernel']}; {m['date']}"
+    w(f'`{m["command"]}` (run by `{COMMAND}`); {stamp}. Dovecot: '
+      + (f'{m["dovecot"]} from Debian\'s packages.' if m.get('dovecot') else
+         'not installed (`apt-get install dovecot-imapd dovecot-pop3d`), so maild only.'))
+    w('')
+    w(f'`maild-load` (test/bench/maild-load.cpp, on our loop) keeps C={m["concurrency"]} sessions')
+    w(f'running, each slot starting its next session when the last ends, for {m["duration"]:g} s per run;')
+    w('a session is POP3 `USER`/`PASS`, `STAT`, `RETR` of every message, `QUIT`, or IMAP `LOGIN`,')
+    w('`SELECT INBOX`, `UID FETCH 1:* BODY.PEEK[]`, `LOGOUT`, one command at a time. Every session is')
+    w('checked: positive replies only, STAT\'s count and octets, EXISTS, and the size and byte sum of')
+    w('every message received (dot-stuffing undone) against the manifest of the mail root; anything')
+    w('else counts as an error. Latency: connect to the final positive reply.')
+    w(f'Mail root: {m["users"]} users, {m["messages"]} messages, {m["mail_mb"]:.1f} MB '
+      f'({m["min_kib"]:.0f}-{m["max_kib"]:.0f} KiB, {m["avg_kib"]:.1f} KiB average, log-uniform; LF line')
+    w('ends; delivered into `new/` with `,S=` and `,W=` in the names; a fifth are multipart with a')
+    w('base64 attachment). Each server has its own copy; one warm-up run each (first logins move')
+    w(f'`new/` to `cur/`, build indexes) is discarded, then {m["rounds"]} rounds alternate the')
+    w(f'contenders (A B C D A B C D ...). All servers run unprivileged (as `{m["run_as"]}`) on 127.0.0.1,')
+    w('log at their default (info) level to a file, and share the 2 cpus with the generator.')
+    w('')
+    for proto in ('pop3', 'imap'):
+        rows = [(c, sm.get(f'{proto}/{c}')) for c in servers if sm.get(f'{proto}/{c}')]
+        if not rows:
+            continue
+        r0 = sm.get(f'{proto}/{ref}') if ref else None
+        r2 = sm.get(f'{proto}/{ref2}') if ref2 else None
+        w(f'**{proto.upper()}** (medians of {m["rounds"]} runs):')
+        w('')
+        w('| server | sessions/s (min-max) | / dovecot | / dovecot-stock | p50 ms | p99 ms | MB/s | '
+          'server CPU s per run | CPU ms / session | dovecot\'s CPU / this | peak RSS MB | others\' cpus | errors |')
+        w('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+        for c, r in rows:
+            w(f'| {c} | {fmt(r["sessions_per_s"])} ({fmt(r["sessions_per_s_min"])}-{fmt(r["sessions_per_s_max"])}) | '
+              f'{ratio(r["sessions_per_s"], r0["sessions_per_s"]) if r0 else "—"} | '
+              f'{ratio(r["sessions_per_s"], r2["sessions_per_s"]) if r2 else "—"} | {fmt(r["p50_ms"], 1)} | '
+              f'{fmt(r["p99_ms"], 1)} | {fmt(r["msg_mb_per_s"])} | {fmt(r["server_cpu_s"], 2)} | '
+              f'{fmt(r["server_cpu_ms_per_session"], 2)} | '
+              f'{ratio(r0["server_cpu_ms_per_session"], r["server_cpu_ms_per_session"]) if r0 else "—"} | '
+              f'{fmt(r["peak_rss_kb"] / 1024, 1)} | {fmt(r.get("others_cpus"), 2)} | {int(r["errors"])} |')
+        w('')
+    w('`maild-w2` is `maild --workers 2` (two loops on two threads sharing the listeners); `dovecot` is')
+    w('tuned as Dovecot\'s performance-tuning page says, `dovecot-stock` runs its service defaults (see')
+    w('the configuration below). MB/s counts')
+    w('verified message octets. Server CPU: utime+stime+cutime+cstime of the server\'s process tree')
+    w('from `/proc/<pid>/stat`, after the run minus before, so Dovecot\'s per-session processes count')
+    w('once reaped. Peak RSS: the tree\'s summed RSS sampled every 0.1 s (shared pages count once per')
+    w('process). Others\' cpus: what the rest of the machine ran meanwhile (busy time from')
+    w('`/proc/stat` minus server and generator), the noise this VM adds: a single-threaded server')
+    w('gets only its fair share of a contended cpu, while Dovecot\'s many processes get one each, so')
+    w('sessions/s here measures scheduling share as much as cost; CPU ms per session does not.')
+    w('')
+    png = plot_maild(ml, stamp)
+    if png:
+        w(f'![maild load](perf/{png})')
+        w('')
+        w(f'*maild load: sessions/s and server CPU per session. Command: `{m["command"]}` via `{COMMAND}`; {stamp}.*')
+        w('')
+    idle = ml.get('idle') or {}
+    if idle:
+        w('**Idle IMAP connections** (fresh server each; logged in, then idle; `maild-select` also')
+        w('SELECTs INBOX, a 20-message mailbox):')
+        w('')
+        w('| server | connections | set up in s | processes | RSS before → after MB | KiB / conn (RSS delta) | '
+          'KiB / conn (RSS sum / N) | KiB / conn (PSS delta) |')
+        w('|---|---:|---:|---:|---:|---:|---:|---:|')
+        for name, r in idle.items():
+            if 'established' not in r:
+                w(f'| {name} | failed | | | | | | |')
+                continue
+            w(f'| {name} | {r["established"]:,} of {r["target"]:,} | {r["setup_s"]:.1f} | '
+              f'{r["procs_before"]} → {r["procs_after"]} | {r["rss_before_kb"] / 1024:.1f} → '
+              f'{r["rss_after_kb"] / 1024:.1f} | {r["rss_delta_per_conn_kb"]:.2f} | '
+              f'{r["rss_sum_per_conn_kb"]:.2f} | {r["pss_delta_per_conn_kb"]:.2f} |')
+        w('')
+        notes = []
+        if m.get('dovecot'):
+            notes.append(f'Dovecot runs one `imap` process per connection (`client_limit = 1`, as its documentation '
+                         f'recommends for mail processes); its idle test asks for {m["dovecot_idle_target"]:,} '
+                         'connections (`--quick`: 1,000; above 1,000 a 200-connection probe first sizes N to '
+                         'MemAvailable minus 4 GB). RSS sum / N counts each process\'s shared pages again; the '
+                         'PSS delta splits them.')
+        notes.append(f'RLIMIT_NOFILE for generator and servers: {m["nofile"]:,}.')
+        w(' '.join(notes))
+        w('')
+    if m.get('dovecot'):
+        w('Dovecot\'s configuration (written to the temp dir, started as `dovecot -F -c <conf>`):')
+        w('`listen = 127.0.0.1`, the kernel\'s free ports, `ssl = no`, `disable_plaintext_auth = no`,')
+        w('`auth_mechanisms = plain`, `base_dir`/`state_dir`/`log_path` in the temp dir, `default_login_user`')
+        w('= `default_internal_user` = the server user, no chroot (rootless), `mail_location = maildir:<copy>/%u`,')
+        w('passwd-file passdb (`scheme=PLAIN`) and userdb, `mail_max_userip_connections = 100000` (all')
+        w('sessions come from one address as few users; the default 10 would refuse them), process and client')
+        w('limits raised for the idle test (which runs `dovecot`).' + (' `dovecot` adds what Dovecot\'s performance-tuning'
+          ' page suggests: login processes in high-performance mode (`service_count = 0`,'
+          ' `process_min_avail` = cpus), `service_count = 100` for imap and pop3 (a process serves 100'
+          ' sessions before exiting), `auth_cache_size = 1M`; `dovecot-stock` leaves them at Dovecot\'s'
+          ' defaults: a new login process per connection (high-security mode) and a new pop3/imap process'
+          ' per session.'))
+        w('')
+    # the issue's targets
+    checks = []
+    for rf in (ref, ref2):
+        if not rf:
+            continue
+        for proto in ('pop3', 'imap'):
+            a, b = sm.get(f'{proto}/maild'), sm.get(f'{proto}/{rf}')
+            if a and b and b['sessions_per_s']:
+                q = a['sessions_per_s'] / b['sessions_per_s']
+                best = max((sm[k]['sessions_per_s'] for k in sm if k.startswith(proto + '/maild')), default=0)
+                qb = best / b['sessions_per_s']
+                e = b['server_cpu_ms_per_session'] / a['server_cpu_ms_per_session'] \
+                    if a['server_cpu_ms_per_session'] else None
+                checks.append(f'{proto.upper()} against `{rf}`: {q:.2f}x its sessions/s with one worker'
+                              + (f', {qb:.2f}x with the best worker count' if qb != q else '')
+                              + f' (target ≥ 3x: {"met" if max(q, qb) >= 3 else "missed"}), {fmt(e, 2)}x less'
+                              ' server CPU per session')
+    im = idle.get('maild')
+    if im and 'rss_delta_per_conn_kb' in im:
+        checks.append(f'idle IMAP {im["rss_delta_per_conn_kb"]:.2f} KiB per connection at {im["established"]:,} '
+                      f'(target ≤ 8 KiB: {"met" if im["rss_delta_per_conn_kb"] <= 8 else "missed"})')
+    if checks:
+        w('Against the issue\'s targets: ' + '; '.join(checks) + '.')
+        w('')
+
+
 # ---- the page ---------------------------------------------------------------------------------
 def med(rows, **kw):
     for r in rows:
@@ -190,7 +376,8 @@ w('Written by `test/bench/report.sh` (do not edit by hand: run it again). Speed 
 w('benchmark programs that run every contender side by side in one process, never by timed tests.')
 w('')
 w(f'**This run:** `{COMMAND}`, {M["profile"]} profile; {STAMP}; ioloop {M["git"]}; '
-  f'libevent {M["libevent"]}, libev {M["libev"]}. Handlers built: {", ".join(HANDLERS)}.')
+  f'libevent {M["libevent"]}, libev {M["libev"]}; Dovecot {M.get("dovecot", "?")}. '
+  f'Handlers built: {", ".join(HANDLERS)}.')
 w('')
 w('The machine is a shared 2-core VM, so wall-clock numbers are noisy (look at min/max in')
 w('`build-bench-results/*.txt`); the callgrind instruction counts are deterministic and are the')
@@ -202,13 +389,15 @@ w('```sh')
 w('test/bench/report.sh --quick          # ~10 minutes: builds build-bench-{epoll,poll,select}, runs all, rewrites this page')
 w('test/bench/report.sh                  # full profile: W=200000, 9 rounds (much longer)')
 w('test/bench/report.sh --handlers=epoll # one handler only')
+w('test/bench/report.sh --no-maild       # without the maild load benchmark')
 w('```')
 w('')
 w('One build tree per handler, because exactly one handler is compiled in: `report.sh` configures')
 w('`meson setup build-bench-<handler> -Dioloop=<handler> -Dbuildtype=release -Dbench=enabled')
 w('-Dtests=false -Dmaild=disabled` for epoll, poll and select, and kevent when `-Dioloop=kevent`')
-w('configures. The drivers can also be run by hand from any tree built with `-Dbench=enabled`')
-w('(`--help` lists the options):')
+w('configures; the epoll tree gets `-Dmaild=enabled` instead, for the maild load benchmark. The')
+w('drivers can also be run by hand from any tree built with `-Dbench=enabled` (`--help` lists the')
+w('options):')
 w('')
 w('```sh')
 w('build-bench-epoll/test/bench/bench-chain --n=1000 --a=100 --w=200000 --rounds=9')
@@ -216,6 +405,8 @@ w('build-bench-epoll/test/bench/bench-chain --only=ioloop-c --n=1000 --a=100 --w
 w('build-bench-epoll/test/bench/bench-timers --n=1000,100000')
 w('build-bench-epoll/test/bench/bench-churn --n=100,1000')
 w('build-bench-epoll/test/bench/bench-churn --only=ioloop-c --n=1000 --iters=20   # for strace -c')
+w('test/bench/maild-load.py --build=build-bench-epoll [--quick] [--no-idle] [--workers=1,2]')
+w('build-bench-epoll/test/bench/maild-load --proto=imap --port=PORT --manifest=FILE --concurrency=16 --duration=8')
 w('```')
 w('')
 w('Contenders: `ioloop-c` (our C API, Dovecot names), `ioloop-cpp` (our C++ API), `libev` 4.33,')
@@ -424,6 +615,8 @@ if nb:
             w(f.read().rstrip())
             w('```')
             w('')
+
+maild_section(w)
 
 w('## Reading the numbers')
 w('')

@@ -2,21 +2,26 @@
 # Builds one release tree per handler, runs every benchmark, and rewrites doc/performance.md and
 # its plots (doc/perf/*.png).
 #
-#   test/bench/report.sh [--quick] [--handlers=epoll,poll,select]
+#   test/bench/report.sh [--quick] [--handlers=epoll,poll,select] [--no-maild]
 #
 # --quick: fewer writes and rounds (under 10 minutes on a 2-core machine); without it, the full
 # profile (W=200000, 9 rounds; takes much longer). Raw results land in build-bench-results/.
 # kevent is added to the handlers when `meson setup -Dioloop=kevent` works on this machine.
+# The maild load benchmark (test/bench/maild-load.py) runs from the epoll tree, which is then
+# built with maild; against Dovecot too when dovecot-imapd and dovecot-pop3d are installed.
+# --no-maild skips it.
 set -euo pipefail
 
 quick=0
 handlers=""
+maild_load=1
 for arg in "$@"; do
 	case "$arg" in
 	--quick) quick=1 ;;
+	--no-maild) maild_load=0 ;;
 	--handlers=*) handlers="${arg#--handlers=}" ;;
 	-h | --help)
-		sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -57,6 +62,12 @@ if [ -z "$handlers" ]; then
 	fi
 fi
 IFS=, read -r -a handler_list <<<"$handlers"
+# maild (and its load generator) is built in one tree only: epoll's, else the first handler's.
+maild_tree="build-bench-${handler_list[0]}"
+for h in "${handler_list[@]}"; do
+	[ "$h" = epoll ] && maild_tree=build-bench-epoll
+done
+[ -d src/maild ] || maild_load=0
 
 if [ $quick -eq 1 ]; then
 	profile=quick
@@ -79,19 +90,29 @@ mkdir -p "$results"
 	echo "git=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet -- src 2>/dev/null || echo '+dirty src')"
 	echo "libevent=$(pkg-config --modversion libevent 2>/dev/null || echo '?')"
 	echo "libev=$(dpkg-query -W -f '${Version}' libev-dev 2>/dev/null || echo '?')"
+	echo "dovecot=$( (/usr/sbin/dovecot --version 2>/dev/null || echo 'not installed') | head -1)"
 } >"$results/machine.txt"
 
 for h in "${handler_list[@]}"; do
 	b="build-bench-$h"
 	echo "== building $b"
+	maild_opt=-Dmaild=disabled
+	if [ $maild_load -eq 1 ] && [ "$b" = "$maild_tree" ]; then
+		maild_opt=-Dmaild=enabled
+	fi
 	if [ -f "$b/build.ninja" ]; then
 		meson configure "$b" -Dioloop="$h" -Dbuildtype=release -Dbench=enabled -Dtests=false \
-			-Dmaild=disabled >/dev/null
+			"$maild_opt" >/dev/null
 	else
 		meson setup "$b" -Dioloop="$h" -Dbuildtype=release -Dbench=enabled -Dtests=false \
-			-Dmaild=disabled >/dev/null
+			"$maild_opt" >/dev/null
 	fi
 	ninja -C "$b" test/bench/bench-chain test/bench/bench-timers test/bench/bench-churn >/dev/null
+	if [ "$maild_opt" = -Dmaild=enabled ] &&
+		! ninja -C "$b" src/maild/maild test/bench/maild-load >"$results/maild-build.log" 2>&1; then
+		echo "   maild does not build (see $results/maild-build.log): no maild load benchmark"
+		maild_load=0
+	fi
 done
 
 for h in "${handler_list[@]}"; do
@@ -147,6 +168,18 @@ for h in "${handler_list[@]}"; do
 		done
 	done
 done
+
+# maild against Dovecot (issue 6, parts 4 and 5): sessions/s, latency, CPU, RSS, idle connections.
+# Bounded by itself (every run stops after its duration); 127.0.0.1 only.
+if [ $maild_load -eq 1 ]; then
+	echo "== maild load ($maild_tree; Dovecot: $(grep '^dovecot=' "$results/machine.txt" | cut -d= -f2-))"
+	maild_args=(--build="$maild_tree" --out="$results")
+	[ $quick -eq 1 ] && maild_args+=(--quick)
+	if ! python3 test/bench/maild-load.py "${maild_args[@]}" >"$results/maild-load.log" 2>&1; then
+		echo "   maild load: errors or failure, see $results/maild-load.log"
+	fi
+	sed -n '/^maild load:/,$p' "$results/maild-load.log"
+fi
 
 echo "== writing doc/performance.md"
 python3 test/bench/report.py "$results" doc
