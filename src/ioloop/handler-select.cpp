@@ -77,7 +77,21 @@ void run(ioloop &loop, int max_wait_ms)
 	int n = select(max_fd + 1, &rfds, &wfds, nullptr, tvp);
 	int err = errno;
 	ioloop_detail::after_wait(loop);
-	if (n < 0) {
+	if (n < 0 && err == EBADF) {
+		// An fd was closed without io_remove. Its ios get an error event, as poll's POLLNVAL
+		// gives them, and the others wait for the next iteration instead of the loop failing.
+		FD_ZERO(&rfds);
+		FD_ZERO(&wfds);
+		n = 0;
+		for (int fd = 0; fd <= max_fd; fd++) {
+			if ((FD_ISSET(fd, &ctx.read_fds) || FD_ISSET(fd, &ctx.write_fds)) &&
+			    fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+				FD_SET(fd, &rfds);
+				FD_SET(fd, &wfds);
+				n += 2;
+			}
+		}
+	} else if (n < 0) {
 		if (err == EINTR)
 			return;
 		throw std::system_error(err, std::generic_category(), "select");

@@ -72,7 +72,11 @@ struct io *io_add_to(struct ioloop *ioloop, int fd, enum io_condition condition,
 		     io_callback_t *callback, void *context);
 /* Removes the io and sets *io to NULL; safe inside any callback. */
 void io_remove(struct io **io);
-/* As io_remove(), after the fd was already closed: no kernel call is made. */
+/* As io_remove(), after the fd was already closed: no kernel call is made.
+ * Closing an fd with its io still added is a bug, but survivable: under poll and select the io
+ * is called (POLLNVAL, EBADF) until removed, under epoll and kevent it is never called again;
+ * the loop goes on serving the other ios and io_remove() is still safe afterwards. The fd
+ * number cannot be added again before the old io is removed (EEXIST). */
 void io_remove_closed(struct io **io);
 /* Calls the io in the next iteration as if its fd were ready, without waiting. */
 void io_set_pending(struct io *io);

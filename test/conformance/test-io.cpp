@@ -427,3 +427,33 @@ TEST_CASE("10. io_remove_closed() after close(): no error, the number is reusabl
 	REQUIRE(run_until(loop, [&] { return new_calls > 0; }));
 	CHECK(old_calls == 0);
 }
+
+TEST_CASE("10. an fd closed without io_remove: no crash, the others are served, io_remove is safe after", "[semantic10]")
+{
+	// A bug in the user's code, but a daemon must survive it: poll and select report the dead
+	// fd to its io (POLLNVAL, EBADF) until it is removed; epoll and kqueue drop it silently.
+	iol::IoLoop loop;
+	SocketPair dead, live;
+	int dead_calls = 0, live_calls = 0;
+	iol::Io dead_io = loop.add_io(dead.a, Cond::read, [&] {
+		dead_calls++;
+		dead_io.remove(); // what a user does on EBADF from read()
+	});
+	iol::Io dead_writer = loop.add_io(dead.b, Cond::write, [&] { dead_writer.remove(); });
+	dead.a.reset();
+	dead.b.reset();
+	auto live_io = loop.add_io(live.a, Cond::read, [&] {
+		live_calls++;
+		get_byte(live.a);
+	});
+	put(live.b);
+	bool served = false;
+	REQUIRE_NOTHROW(served = run_until(loop, [&] { return live_calls > 0; }));
+	CHECK(served);
+	CHECK(dead_calls <= 1);
+	put(live.b);
+	REQUIRE_NOTHROW(served = run_until(loop, [&] { return live_calls > 1; }));
+	CHECK(served);
+	CHECK_NOTHROW(dead_io.remove());
+	CHECK_NOTHROW(dead_writer.remove());
+}
