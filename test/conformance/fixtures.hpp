@@ -3,10 +3,14 @@
 
 #include <ioloop/ioloop.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <fcntl.h>
 #include <stdexcept>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
 
@@ -63,14 +67,20 @@ struct Pipe {
 inline void put(int fd, const char *s = "x")
 {
 	std::size_t n = std::char_traits<char>::length(s);
-	if (::write(fd, s, n) != static_cast<ssize_t>(n))
+	ssize_t w;
+	while ((w = ::write(fd, s, n)) < 0 && errno == EINTR) {
+	}
+	if (w != static_cast<ssize_t>(n))
 		throw std::runtime_error("write");
 }
 
 inline char get_byte(int fd)
 {
 	char c = 0;
-	return ::read(fd, &c, 1) == 1 ? c : '\0';
+	ssize_t r;
+	while ((r = ::read(fd, &c, 1)) < 0 && errno == EINTR) {
+	}
+	return r == 1 ? c : '\0';
 }
 
 using ms = std::chrono::milliseconds;
@@ -78,6 +88,31 @@ using Clock = std::chrono::steady_clock;
 
 // Iterates until done() or the time limit; the limit is a timeout, so a lost wakeup shows as a
 // failed check, never a hung test.
+// A blocking connect() that a signal does not break: after EINTR the connection goes on in the
+// background, so wait for it and read its outcome.
+inline bool connect_loopback(int fd, const sockaddr_in &sa)
+{
+	if (::connect(fd, reinterpret_cast<const sockaddr *>(&sa), sizeof sa) == 0)
+		return true;
+	if (errno != EINTR)
+		return false;
+	pollfd p{fd, POLLOUT, 0};
+	while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {
+	}
+	int err = 0;
+	socklen_t len = sizeof err;
+	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+}
+
+// waitpid that a signal does not interrupt (the signal-storm run sends one every 200 µs).
+inline pid_t wait_child(pid_t pid, int &status)
+{
+	pid_t r;
+	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+	}
+	return r;
+}
+
 template <class Pred> bool run_until(iol::IoLoop &loop, Pred done, ms limit = ms(3000))
 {
 	bool expired = false;

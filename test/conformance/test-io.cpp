@@ -77,7 +77,7 @@ TEST_CASE("2. IO_READ fires on data, on EOF and on error", "[semantic2]")
 		REQUIRE(listen(listener, 1) == 0);
 		REQUIRE(getsockname(listener, reinterpret_cast<sockaddr *>(&sa), &len) == 0);
 		Fd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-		REQUIRE(connect(client, reinterpret_cast<sockaddr *>(&sa), len) == 0);
+		REQUIRE(connect_loopback(client, sa));
 		Fd server(accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
 		linger lg{1, 0}; // close with RST
 		setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
