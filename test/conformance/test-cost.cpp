@@ -97,3 +97,109 @@ TEST_CASE("timeout heap matches a reference model under random operations", "[ti
 		CHECK(heap.empty());
 	}
 }
+
+// The queue's second structure (a FIFO run for keys that arrive in order, timeout-heap.hpp) and
+// its lazy re-arms: timeouts that share intervals and are re-armed as "now + interval", fired and
+// re-armed as repeating ones, pushed back, pulled forward and removed, checked at every step
+// against the same model. Enough of them to grow the run and to squeeze its holes out.
+TEST_CASE("timeout queue matches a reference model with in-order re-arms", "[timeouts][heap]")
+{
+	using ioloop_detail::TimeoutHeap;
+	std::mt19937 rng(777);
+	for (int round = 0; round < 6; round++) {
+		TimeoutHeap heap;
+		std::vector<TimeoutHeap::Entry> entries(round < 3 ? 200 : 3000);
+		std::map<std::pair<std::int64_t, std::uint64_t>, TimeoutHeap::Entry *> model;
+		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq); };
+		// the later rounds: one interval (all of it fits the run) and more removals (holes)
+		const std::vector<std::int64_t> intervals =
+		    round % 2 == 0 ? std::vector<std::int64_t>{0, 10, 10, 10, 250, 250}
+				   : std::vector<std::int64_t>{10};
+		const unsigned removals = round % 2 == 0 ? 2 : 4;
+		std::int64_t now = 1000;
+		auto arm = [&](TimeoutHeap::Entry &e, std::int64_t deadline) {
+			if (e.queued()) {
+				model.erase(key(e));
+				heap.rearm(&e, deadline);
+			} else {
+				heap.push(&e, deadline);
+			}
+			model[key(e)] = &e;
+		};
+		for (int op = 0; op < 40000; op++) {
+			auto &e = entries[rng() % entries.size()];
+			unsigned what = rng() % 16;
+			if (what < 7) { // in order: now + one of a few intervals
+				arm(e, now + intervals[rng() % intervals.size()]);
+			} else if (what < 8) { // anywhere, earlier or later
+				arm(e, now + std::int64_t(rng() % 400) - 100);
+			} else if (what < 8 + removals) {
+				if (e.queued()) {
+					model.erase(key(e));
+					heap.erase(&e);
+				}
+			} else if (what < 14) { // fire what is due, re-arming some as repeating timeouts do
+				TimeoutHeap::Entry *due = heap.first_due(now);
+				auto first = model.begin();
+				bool model_due = first != model.end() && first->first.first <= now;
+				REQUIRE((due != nullptr) == model_due);
+				if (due != nullptr) {
+					REQUIRE(due == first->second);
+					model.erase(first);
+					if (rng() % 2 != 0) {
+						heap.rearm_first(due, std::max(due->deadline_us, now) +
+									     intervals[rng() % intervals.size()]);
+						model[key(*due)] = due;
+					} else {
+						heap.erase(due);
+					}
+				}
+			} else {
+				now += rng() % 8;
+			}
+			REQUIRE(heap.size() == model.size());
+			if (!model.empty()) {
+				REQUIRE(heap.earliest_bound() <= model.begin()->first.first);
+				if (rng() % 4 == 0) // not always: stale nodes should pile up between looks
+					REQUIRE(heap.top() == model.begin()->second);
+			}
+		}
+		while (!model.empty()) {
+			REQUIRE(heap.top() == model.begin()->second);
+			heap.erase(heap.top());
+			model.erase(model.begin());
+		}
+		CHECK(heap.empty());
+	}
+}
+
+TEST_CASE("timeout queue: a full run squeezes out its holes or leaves the rest to the heap",
+	  "[timeouts][heap]")
+{
+	using ioloop_detail::TimeoutHeap;
+	TimeoutHeap heap;
+	std::vector<TimeoutHeap::Entry> e(200);
+	std::vector<TimeoutHeap::Entry *> expected;
+	for (int i = 0; i < 64; i++) // in order: all in the run, which is then full
+		heap.push(&e[i], 100 + i);
+	heap.push(&e[64], 50); // earlier than the run's last: to the heap
+	// due first; re-armed after the run's last, but a full run without holes cannot take it
+	REQUIRE(heap.first_due(50) == &e[64]);
+	heap.rearm_first(&e[64], 1000);
+	for (int i = 0; i < 64; i++)
+		if (i % 4 != 0)
+			heap.erase(&e[i]); // 48 holes
+	for (int i = 65; i < 200; i++) // the first of these finds the run full: squeezed, then grown
+		heap.push(&e[i], 200 + i);
+	for (int i = 0; i < 64; i += 4)
+		expected.push_back(&e[i]);
+	for (int i = 65; i < 200; i++)
+		expected.push_back(&e[i]);
+	expected.push_back(&e[64]);
+	REQUIRE(heap.size() == expected.size());
+	for (TimeoutHeap::Entry *want : expected) {
+		REQUIRE(heap.top() == want);
+		heap.erase(want);
+	}
+	CHECK(heap.empty());
+}
