@@ -95,7 +95,7 @@ std::optional<std::uint64_t> parse_pop3_number(std::string_view s, std::uint64_t
 		if (c < '0' || c > '9')
 			return std::nullopt;
 		auto d = static_cast<std::uint64_t>(c - '0');
-		v = v > (max - d) / 10 ? max : v * 10 + d;
+		v = d > max || v > (max - d) / 10 ? max : v * 10 + d;
 	}
 	return v;
 }

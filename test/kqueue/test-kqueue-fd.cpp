@@ -1,6 +1,7 @@
 // EVFILT_READ / EVFILT_WRITE on pipes and sockets.
 #include "kq-test.hpp"
 
+#include <climits>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -360,10 +361,45 @@ TEST_CASE("a small eventlist loses nothing", "[kqueue][queue]")
 	}
 }
 
+TEST_CASE("an event left over from a full eventlist carries a later EOF", "[kqueue][eof][queue]")
+{
+	// Found by test/fuzz/fuzz-kqueue: the leftover WRITE event of a socket was returned with the
+	// flags epoll gave when it was queued, without the EV_EOF of the peer's close since.
+	Kq kq;
+	int a[2], b[2];
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, a) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, b) == 0);
+	REQUIRE(change(kq, id(b[0]), EVFILT_WRITE, EV_ADD) == 0);
+	put(a[1], "x", 1);
+	REQUIRE(change(kq, id(a[0]), EVFILT_READ, EV_ADD) == 0);
+	REQUIRE(change(kq, id(a[0]), EVFILT_WRITE, EV_ADD) == 0);
+	// One slot per call: epoll hands out b[0], then a[0] (READ returned, WRITE left queued).
+	auto evs = wait(kq, 1);
+	REQUIRE(evs.size() == 1);
+	CHECK(evs[0].ident == id(b[0]));
+	evs = wait(kq, 1);
+	REQUIRE(evs.size() == 1);
+	CHECK(evs[0].ident == id(a[0]));
+	CHECK(evs[0].filter == EVFILT_READ);
+	close(a[1]);
+	evs = wait(kq, 1);
+	REQUIRE(evs.size() == 1);
+	CHECK(evs[0].ident == id(a[0]));
+	CHECK(evs[0].filter == EVFILT_WRITE);
+	CHECK((evs[0].flags & EV_EOF) != 0);
+	close(a[0]);
+	close(b[0]);
+	close(b[1]);
+}
+
 TEST_CASE("fd errors: EBADF for bad fds", "[kqueue][close]")
 {
 	Kq kq;
 	CHECK(change_err(kq, 100000, EVFILT_READ, EV_ADD) == EBADF);
+	// Found by test/fuzz/fuzz-kqueue: the fd table grew to the number before it was checked,
+	// so this asked for tens of gigabytes (ENOMEM, or an abort under AddressSanitizer).
+	CHECK(change_err(kq, INT_MAX, EVFILT_READ, EV_ADD) == EBADF);
+	CHECK(change_err(kq, INT_MAX - 1, EVFILT_WRITE, EV_ADD | EV_ONESHOT) == EBADF);
 	Pipe p;
 	int fd = dup(p.rd);
 	close(fd);

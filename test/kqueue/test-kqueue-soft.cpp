@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -180,6 +181,25 @@ TEST_CASE("EVFILT_SIGNAL counts deliveries", "[kqueue][signal]")
 		REQUIRE(change(kq, SIGUSR1, EVFILT_SIGNAL, EV_ADD) == 0);
 		CHECK(wait(kq, 4, 1000).size() == 1);
 	}
+}
+
+TEST_CASE("a deleted EVFILT_USER event does not hide a ready fd from a 1-slot poll", "[kqueue][user]")
+{
+	// Found by test/fuzz/fuzz-kqueue: the internal eventfd stayed readable after the only
+	// queued user event was deleted, and took the one epoll_wait slot of a zero-timeout call.
+	Kq kq;
+	int sv[2];
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	REQUIRE(change(kq, 1, EVFILT_USER, EV_ADD, NOTE_TRIGGER) == 0);
+	REQUIRE(change(kq, static_cast<uintptr_t>(sv[0]), EVFILT_WRITE, EV_ADD) == 0);
+	struct kevent del = ev(1, EVFILT_USER, EV_DELETE);
+	struct kevent out {};
+	struct timespec zero {};
+	CHECK(kevent(kq, &del, 1, &out, 1, &zero) == 1);
+	CHECK(out.ident == static_cast<uintptr_t>(sv[0]));
+	CHECK(out.filter == EVFILT_WRITE);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 TEST_CASE("EVFILT_USER: NOTE_TRIGGER and the fflags operations", "[kqueue][user]")

@@ -49,6 +49,11 @@ TEST_CASE("Message numbers", "[pop3-parser]")
 	CHECK(parse_pop3_number("0042", 100) == 42u);
 	CHECK(parse_pop3_number("99999999999999999999999", 1000) == 1000u);
 	CHECK(parse_pop3_number("99999999", UINT64_MAX) == 99999999u);
+	// Found by test/fuzz/fuzz-pop3-parser: a digit above max wrapped max - d around.
+	CHECK(parse_pop3_number("9", 3) == 3u);
+	CHECK(parse_pop3_number("99999999999999999999999", 3) == 3u);
+	CHECK(parse_pop3_number("3", 3) == 3u);
+	CHECK(parse_pop3_number("0", 0) == 0u);
 	CHECK_FALSE(parse_pop3_number("", 100));
 	CHECK_FALSE(parse_pop3_number("-1", 100));
 	CHECK_FALSE(parse_pop3_number("+1", 100));

@@ -9,6 +9,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -236,6 +237,10 @@ int fd_change(kq_state &q, const struct kevent &kev)
 	if (kn == nullptr) {
 		if ((kev.flags & EV_ADD) == 0)
 			return fcntl(fd, F_GETFD) < 0 ? EBADF : ENOENT;
+		// Beyond the table: check the number before growing the table to it, or a bad ident
+		// near INT_MAX asks for gigabytes (FreeBSD's fget() fails first too).
+		if (fe == nullptr && fcntl(fd, F_GETFD) < 0)
+			return EBADF;
 		return fd_add(q, fd, kev);
 	}
 	if ((kev.flags & EV_DELETE) != 0) {
@@ -298,6 +303,14 @@ bool fd_deliver(kq_state &q, knote *kn, struct kevent &out)
 	}
 	fd_classify(fd, fe);
 	uint32_t rev = kn->revents;
+	if (kn->seen_call != q.call) {
+		// Left over from an earlier call (the eventlist was full): EOF or an error may have
+		// come since, and FreeBSD runs the filter at retrieval (found by test/fuzz/fuzz-kqueue).
+		constexpr uint32_t eof_bits = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+		struct pollfd p {fd, POLLRDHUP, 0};
+		if (poll(&p, 1, 0) >= 0)
+			rev = (rev & ~eof_bits) | (static_cast<uint32_t>(p.revents) & eof_bits);
+	}
 	bool eof;
 	int64_t data = 0;
 	if (kn->reg.filter == EVFILT_READ) {

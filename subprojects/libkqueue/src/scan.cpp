@@ -116,8 +116,10 @@ int scan(kq_state &q, std::unique_lock<std::mutex> &lk, struct kevent *out,
 	for (;;) {
 		timers_run(q);
 		int ms = q.queue.size > 0 || poll_only ? 0 : wait_ms(deadline);
-		if (ms != 0)
-			wake_sync(q); // a stale wakeup would end the wait at once
+		// A stale wakeup would end a blocking wait at once, and in a poll it can take the
+		// only epoll_wait slot of a small eventlist, so that a ready fd is not returned
+		// (found by test/fuzz/fuzz-kqueue). A no-op unless the queue changed since.
+		wake_sync(q);
 		lk.unlock();
 		int r = epoll_wait(q.epfd, evs, max, ms);
 		int err = errno;
