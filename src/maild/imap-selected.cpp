@@ -329,11 +329,7 @@ void ImapSession::copy(const ImapCommand &cmd)
 	std::vector<std::size_t> indexes;
 	if (!resolve(cmd, indexes))
 		return;
-	std::string name = cmd.args[0];
-	if (name.size() == 5 && std::equal(name.begin(), name.end(), "INBOX", [](char a, char b) {
-		    return std::toupper(static_cast<unsigned char>(a)) == b;
-	    }))
-		name = "INBOX";
+	const std::string &name = cmd.args[0]; // "inbox" in any case arrives as INBOX (imap-parser)
 	auto dir = mailbox_dir(cmd, name);
 	if (!dir)
 		return;

@@ -29,12 +29,6 @@ bool equal_nocase(std::string_view a, std::string_view b)
 	return true;
 }
 
-// "inbox" in any case is INBOX (RFC 3501 5.1); other names are case-sensitive.
-std::string canonical_mailbox(const std::string &name)
-{
-	return equal_nocase(name, "INBOX") ? std::string("INBOX") : name;
-}
-
 } // namespace
 
 ImapSession::ImapSession(Connection &conn, SessionHost &host, const ImapLimits &limits)
@@ -463,7 +457,7 @@ void ImapSession::sasl_line(std::string_view line)
 
 std::optional<std::string> ImapSession::mailbox_dir(const ImapCommand &cmd, const std::string &name)
 {
-	auto dir = valid_mailbox_name(name) ? mailbox_directory(user_root_, canonical_mailbox(name)) : std::nullopt;
+	auto dir = valid_mailbox_name(name) ? mailbox_directory(user_root_, name) : std::nullopt;
 	if (!dir)
 		tagged(cmd.tag, "NO", "[CANNOT] Invalid mailbox name");
 	return dir;
@@ -473,7 +467,7 @@ void ImapSession::select(const ImapCommand &cmd, bool read_only)
 {
 	if (state_ == State::selected)
 		close_mailbox();
-	std::string name = canonical_mailbox(cmd.args[0]);
+	std::string name = cmd.args[0];
 	auto dir = mailbox_dir(cmd, name);
 	if (!dir)
 		return;
@@ -571,7 +565,7 @@ void ImapSession::list(const ImapCommand &cmd, bool lsub)
 
 void ImapSession::status(const ImapCommand &cmd)
 {
-	std::string name = canonical_mailbox(cmd.args[0]);
+	std::string name = cmd.args[0];
 	auto dir = mailbox_dir(cmd, name);
 	if (!dir)
 		return;
@@ -626,23 +620,23 @@ void ImapSession::create_delete_rename(const ImapCommand &cmd)
 	const char *done = "";
 	switch (cmd.verb) {
 	case ImapVerb::create:
-		ok = create_mailbox(user_root_, canonical_mailbox(cmd.args[0]), error);
+		ok = create_mailbox(user_root_, cmd.args[0], error);
 		done = "Create completed";
 		break;
 	case ImapVerb::delete_:
-		if (state_ == State::selected && canonical_mailbox(cmd.args[0]) == mailbox_name_) {
+		if (state_ == State::selected && cmd.args[0] == mailbox_name_) {
 			error = "[INUSE] Mailbox is selected";
 			break;
 		}
-		ok = delete_mailbox(user_root_, canonical_mailbox(cmd.args[0]), error);
+		ok = delete_mailbox(user_root_, cmd.args[0], error);
 		done = "Delete completed";
 		break;
 	default:
-		if (state_ == State::selected && canonical_mailbox(cmd.args[0]) == mailbox_name_) {
+		if (state_ == State::selected && cmd.args[0] == mailbox_name_) {
 			error = "[INUSE] Mailbox is selected";
 			break;
 		}
-		ok = rename_mailbox(user_root_, canonical_mailbox(cmd.args[0]), canonical_mailbox(cmd.args[1]), error);
+		ok = rename_mailbox(user_root_, cmd.args[0], cmd.args[1], error);
 		done = "Rename completed";
 		break;
 	}
@@ -659,7 +653,7 @@ void ImapSession::create_delete_rename(const ImapCommand &cmd)
 
 void ImapSession::subscribe(const ImapCommand &cmd, bool on)
 {
-	std::string name = canonical_mailbox(cmd.args[0]);
+	std::string name = cmd.args[0];
 	if (!mailbox_dir(cmd, name))
 		return;
 	std::string error;
@@ -708,7 +702,7 @@ void ImapSession::append_discard()
 
 void ImapSession::append_finish(const ImapCommand &cmd)
 {
-	std::string name = canonical_mailbox(cmd.args[0]);
+	std::string name = cmd.args[0];
 	auto dir = valid_mailbox_name(name) ? mailbox_directory(user_root_, name) : std::nullopt;
 	const char *refusal = nullptr;
 	if (!dir)

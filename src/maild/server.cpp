@@ -28,22 +28,20 @@ Server::~Server()
 
 bool Server::listen(std::string &error, bool reuse_port, bool announce)
 {
-	for (const auto &address : options_.pop3) {
-		ListenAddress bound;
-		int fd = Listener::open_socket(address, bound, error, reuse_port);
-		if (fd < 0)
-			return false;
-		listeners_.push_back(std::make_unique<Listener>(
-			loop_, fd, "pop3", bound, [this](int cfd, std::string peer) { accept(Protocol::pop3, cfd, std::move(peer)); }));
-	}
-	for (const auto &address : options_.imap) {
-		ListenAddress bound;
-		int fd = Listener::open_socket(address, bound, error, reuse_port);
-		if (fd < 0)
-			return false;
-		listeners_.push_back(std::make_unique<Listener>(
-			loop_, fd, "imap", bound, [this](int cfd, std::string peer) { accept(Protocol::imap, cfd, std::move(peer)); }));
-	}
+	auto open_all = [&](const std::vector<ListenAddress> &addresses, Protocol protocol, const char *name) {
+		for (const auto &address : addresses) {
+			ListenAddress bound;
+			int fd = Listener::open_socket(address, bound, error, reuse_port);
+			if (fd < 0)
+				return false;
+			listeners_.push_back(std::make_unique<Listener>(
+				loop_, fd, name, bound,
+				[this, protocol](int cfd, std::string peer) { accept(protocol, cfd, std::move(peer)); }));
+		}
+		return true;
+	};
+	if (!open_all(options_.pop3, Protocol::pop3, "pop3") || !open_all(options_.imap, Protocol::imap, "imap"))
+		return false;
 	for (const auto &l : listeners_) {
 		if (!announce)
 			break;
