@@ -392,6 +392,30 @@ TEST_CASE("an event left over from a full eventlist carries a later EOF", "[kque
 	close(b[1]);
 }
 
+TEST_CASE("EV_ADD|EV_DELETE on a reused number adds a knote for the new file", "[kqueue][close]")
+{
+	// Found by test/fuzz/fuzz-kqueue: the knote left from the closed file was deleted instead
+	// (ENOENT), where FreeBSD has dropped it at close() and so creates one.
+	Kq kq;
+	int old_rd;
+	{
+		Pipe p;
+		old_rd = p.rd;
+		REQUIRE(change(kq, id(p.rd), EVFILT_READ, EV_ADD) == 0);
+	}
+	Pipe p;
+	if (p.rd != old_rd) {
+		WARN("the number was not reused; nothing to check");
+		return;
+	}
+	put(p.wr, "x", 1);
+	CHECK(change_err(kq, id(p.rd), EVFILT_READ, EV_ADD | EV_DELETE) == 0);
+	auto evs = wait(kq, 4);
+	REQUIRE(evs.size() == 1);
+	CHECK(evs[0].ident == id(p.rd));
+	CHECK(evs[0].data == 1);
+}
+
 TEST_CASE("fd errors: EBADF for bad fds", "[kqueue][close]")
 {
 	Kq kq;

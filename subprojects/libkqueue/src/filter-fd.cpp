@@ -250,6 +250,10 @@ int fd_change(kq_state &q, const struct kevent &kev)
 		if (err != 0)
 			err = map_error(q, fd, err);
 		fd_settle(q, fd, *fe, err);
+		// The knote was of a file closed since: as in FreeBSD, where close() dropped it,
+		// EV_ADD|EV_DELETE then adds a fresh knote (found by test/fuzz/fuzz-kqueue).
+		if (err != 0 && err != err_stale_kq && (kev.flags & EV_ADD) != 0)
+			return fd_add(q, fd, kev);
 		return err;
 	}
 	if ((kev.flags & EV_ENABLE) != 0)
