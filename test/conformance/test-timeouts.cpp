@@ -2,6 +2,7 @@
 #include "fixtures.hpp"
 #include "test-hooks.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
@@ -36,11 +37,20 @@ TEST_CASE("6. a repeating timeout keeps its period without drift", "[semantic6]"
 		std::this_thread::sleep_for(ms(6));
 	});
 	REQUIRE(run_until(loop, [&] { return fired.size() == rounds; }, ms(5000)));
-	// the k-th run is due at k*period; lateness must not accumulate (drift would add 6 ms a round)
-	double last_late = fired.back() - rounds * period;
-	INFO("last run " << fired.back() << " ms after start, due at " << rounds * period);
+	// The k-th run is due at k*period; lateness must not accumulate (drift would add 6 ms a
+	// round). Medians of the first and last five runs, so one run delayed by a busy machine
+	// does not count as drift: drift would put 60 ms between them.
+	auto median_late = [&](std::size_t from) {
+		std::vector<double> late;
+		for (std::size_t k = from; k < from + 5; k++)
+			late.push_back(fired[k] - double((k + 1) * period));
+		std::sort(late.begin(), late.end());
+		return late[2];
+	};
+	double growth = median_late(rounds - 5) - median_late(0);
+	INFO("runs late by " << median_late(0) << " ms at first, " << median_late(rounds - 5) << " ms at the end");
 	CHECK(fired.front() >= period - 1);
-	CHECK(last_late < 40);
+	CHECK(growth < 30);
 }
 
 TEST_CASE("6. a 0 ms timeout runs in the next iteration without blocking", "[semantic6]")
