@@ -5,11 +5,10 @@ EXPUNGE after each message, renumbering from the '* n EXPUNGE' replies) fetches 
 empties the Maildir. What the MDA got must be the messages (LF line ends, Received: removed)."""
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smoke"))
-from maildtest import SAMPLES, SKIP, Maild, Root, check, flags_of, message_files, time_limit  # noqa: E402
+from maildtest import SAMPLES, SKIP, Maild, Root, check, run_fetchmail, flags_of, message_files, time_limit  # noqa: E402
 
 exe = sys.argv[1]
 if not shutil.which("fetchmail"):
@@ -38,24 +37,7 @@ def normalise(data):
 
 
 def fetch(root, port, mode, flags):
-    d = os.path.join(root.dir, "fm-" + mode)
-    out = os.path.join(d, "out")
-    os.makedirs(out)
-    rc = os.path.join(d, "rc")
-    with open(rc, "w") as f:
-        f.write('poll 127.0.0.1 user "alice" password "open sesame"\n')
-    os.chmod(rc, 0o600)
-    mda = os.path.join(d, "mda")
-    with open(mda, "w") as f:
-        f.write('#!/bin/sh\ncat > "$MDA_OUT/msg.$(date +%s%N).$$"\n')
-    os.chmod(mda, 0o755)
-    env = dict(os.environ, MDA_OUT=out, HOME=d)
-    args = ["fetchmail", "-f", rc, "-p", "IMAP", "-P", str(port), "-u", "alice", "--sslproto", ""] + flags + [
-            "--mda", mda, "--nosyslog", "--nodetach", "--idfile", os.path.join(root.dir, "fetchmail-ids"),
-            "--pidfile", os.path.join(d, "pid"), "127.0.0.1"]
-    r = subprocess.run(args, env=env, capture_output=True, timeout=30)
-    got = [open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))]
-    return r, got
+    return run_fetchmail(root, "IMAP", port, mode, flags)
 
 
 def err(r):

@@ -117,6 +117,30 @@ class Root:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def run_fetchmail(root, protocol, port, mode, flags):
+    """fetchmail as CLIENTS.md runs it (0600 rc file, an MDA script writing one file per message,
+    --sslproto '') against alice; returns the CompletedProcess and the delivered messages. One
+    idfile for every run: fetchmail remembers UIDLs between runs."""
+    d = os.path.join(root.dir, "fm-" + mode)
+    out = os.path.join(d, "out")
+    os.makedirs(out)
+    rc = os.path.join(d, "rc")
+    with open(rc, "w") as f:
+        f.write('poll 127.0.0.1 user "alice" password "open sesame"\n')
+    os.chmod(rc, 0o600)
+    mda = os.path.join(d, "mda")
+    with open(mda, "w") as f:
+        f.write('#!/bin/sh\ncat > "$MDA_OUT/msg.$(date +%s%N).$$"\n')
+    os.chmod(mda, 0o755)
+    env = dict(os.environ, MDA_OUT=out, HOME=d)
+    args = ["fetchmail", "-f", rc, "-p", protocol, "-P", str(port), "-u", "alice", "--sslproto", ""] + flags + [
+            "--mda", mda, "--nosyslog", "--nodetach", "--idfile", os.path.join(root.dir, "fetchmail-ids"),
+            "--pidfile", os.path.join(d, "pid"), "127.0.0.1"]
+    r = subprocess.run(args, env=env, capture_output=True, timeout=30)
+    got = [open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))]
+    return r, got
+
+
 class Maild:
     """maild on 127.0.0.1:0; .port is the real POP3 port from its 'listening' line, .imap_port
     the IMAP one (with imap=True; pop3=False leaves out the POP3 listener)."""
@@ -227,7 +251,31 @@ class Maild:
         self.log.close()
 
 
-class Raw:
+class Conn:
+    """What both raw protocol sockets share: the socket, what it has received, and its end."""
+
+    def at_eof(self, timeout=5):
+        """True when the server closes the connection within `timeout`."""
+        before = self.sock.gettimeout()
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(before)
+
+    def close(self):
+        self.sock.close()
+
+
+class Raw(Conn):
     """A plain socket that speaks POP3 by hand: exact bytes, pipelining."""
 
     def __init__(self, port, timeout=10, greet=True):
@@ -275,22 +323,6 @@ class Raw:
         r2 = self.cmd("PASS " + (password if password is not None else USERS[user][1]))
         return r1, r2
 
-    def at_eof(self, timeout=5):
-        """True when the server closes the connection within `timeout`."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except ConnectionResetError:
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
 
 
 def rss_kib(pid):
@@ -313,7 +345,7 @@ class Lit:
         self.plus = plus
 
 
-class ImapRaw:
+class ImapRaw(Conn):
     """A plain socket that speaks IMAP by hand: exact bytes, literals, pipelining."""
 
     def __init__(self, port, timeout=10, greet=True):
@@ -421,23 +453,6 @@ class ImapRaw:
             fail("IMAP %r: expected OK, got %r" % (text[:200], done[:300]))
         return untagged
 
-    def at_eof(self, timeout=5):
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except ConnectionResetError:
-            return True
-        except socket.timeout:
-            return False
-        finally:
-            self.sock.settimeout(10)
-
-    def close(self):
-        self.sock.close()
 
 
 def parse(data):
