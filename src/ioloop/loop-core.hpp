@@ -128,23 +128,26 @@ inline void call_io(ioloop &loop, io *i)
 	i->callback(i->context);
 }
 
-inline void dispatch(ioloop &loop, io_file *file, unsigned ready)
+inline void dispatch(ioloop &loop, io_file *file, unsigned ready, std::uint64_t this_wait)
 {
 	if (file == nullptr)
 		return;
-	io *r = file->reader;
-	if (r != nullptr && (ready & (IO_ERROR | (r->conditions & IO_READ))) != 0 &&
-	    r->added_in_wait < loop.wait_count) {
+	io *r = file->reader; // its conditions are IO_READ and/or IO_ERROR; errors reach it always
+	if (r != nullptr && (ready & (r->conditions | IO_ERROR)) != 0 && r->added_in_wait < this_wait) {
 		if (!loop.running)
 			return;
 		call_io(loop, r);
 	}
+	if ((ready & (IO_WRITE | IO_ERROR)) == 0)
+		return;
 	io *w = file->writer; // the reader may have removed it
-	if (w != nullptr && (ready & (IO_WRITE | IO_ERROR)) != 0 && w->added_in_wait < loop.wait_count) {
-		if (!loop.running)
-			return;
+	if (w != nullptr && w->added_in_wait < this_wait && loop.running)
 		call_io(loop, w);
-	}
+}
+
+inline void dispatch(ioloop &loop, io_file *file, unsigned ready)
+{
+	dispatch(loop, file, ready, loop.wait_count);
 }
 
 // A handler calls this once the kernel wait returns, before the first dispatch: callbacks then
