@@ -19,6 +19,14 @@ extern "C" {
 #else
 #define IOLOOP_THREAD_LOCAL _Thread_local
 #endif
+/* initial-exec: these are read on every io_add and timeout_add, and the default model for a
+ * shared library calls __tls_get_addr each time (11 instructions). The price: a program can
+ * dlopen() the library only while glibc's static TLS reserve has room for these few bytes. */
+#if defined(__GNUC__) && defined(__ELF__)
+#define IOLOOP_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define IOLOOP_TLS_MODEL
+#endif
 
 struct ioloop;
 struct io;
@@ -36,10 +44,10 @@ typedef void timeout_callback_t(void *context);
 typedef void signal_callback_t(int signo, void *context);
 
 /* The loop io_add() and timeout_add() use; set by io_loop_create() and io_loop_set_current(). */
-extern IOLOOP_THREAD_LOCAL struct ioloop *current_ioloop;
+extern IOLOOP_THREAD_LOCAL struct ioloop *current_ioloop IOLOOP_TLS_MODEL;
 /* Wall-clock time, cached once per loop iteration (and by io_loop_time_refresh()). */
-extern IOLOOP_THREAD_LOCAL time_t ioloop_time;
-extern IOLOOP_THREAD_LOCAL struct timeval ioloop_timeval;
+extern IOLOOP_THREAD_LOCAL time_t ioloop_time IOLOOP_TLS_MODEL;
+extern IOLOOP_THREAD_LOCAL struct timeval ioloop_timeval IOLOOP_TLS_MODEL;
 
 /* Creates a loop and makes it current; io_loop_destroy() makes the previous one current again. */
 struct ioloop *io_loop_create(void);

@@ -6,9 +6,9 @@
 #include <ctime>
 
 extern "C" {
-thread_local struct ioloop *current_ioloop = nullptr;
-thread_local time_t ioloop_time = 0;
-thread_local struct timeval ioloop_timeval = {0, 0};
+thread_local struct ioloop *current_ioloop IOLOOP_TLS_MODEL = nullptr;
+thread_local time_t ioloop_time IOLOOP_TLS_MODEL = 0;
+thread_local struct timeval ioloop_timeval IOLOOP_TLS_MODEL = {0, 0};
 }
 
 namespace {
