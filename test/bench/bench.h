@@ -35,9 +35,10 @@ static inline uint64_t bench_rand(uint64_t *state)
 /* ---- chain: libevent's test/bench.c workload ------------------------------------------------
  * fds[2*i] is the read end of pair i, fds[2*i+1] its write end. Every read end has a persistent,
  * level-triggered read watcher. The run sends one byte into each of `active` pairs spread over
- * the ring (chain_start_pair); each callback recv()s one byte from its pair and, while
- * writes are left, send()s one byte to pair (i + 1) % npairs. The loop is stepped one iteration
- * at a time until every byte sent has been received. */
+ * the ring, the first `ring` pairs (chain_start_pair); each callback recv()s one byte from its
+ * pair and, while writes are left, send()s one byte to pair (i + 1) % ring. The loop is stepped
+ * one iteration at a time until every byte sent has been received. Pairs past the ring are
+ * watched but never written: idle connections. */
 struct chain_params {
 	int npairs;
 	const int *fds;
@@ -54,6 +55,9 @@ struct chain_params {
 	 * all our API offers (io_loop_handler_run). The difference matters for poll and select: with a
 	 * non-zero timeout the kernel queues a waiter on every fd before it finds the ready ones. */
 	int nonblock;
+	/* Pairs the chains travel, the first ones: npairs (bench.c), or fewer, so that the events
+	 * touch the same sockets however many idle ones are watched beside them. */
+	int ring;
 };
 
 struct chain_result {
@@ -62,15 +66,15 @@ struct chain_result {
 	long failures;      /* recv/send errors or a timeout that fired: the run is not valid */
 };
 
-/* Where chain i starts: pair i * (npairs / active) as in bench.c, but when active > npairs the
+/* Where chain i starts: pair i * (ring / active) as in bench.c, but when active > ring the
  * chains wrap around the ring instead of all starting on pair 0 (bench.c's space of 0), which
  * would queue more one-byte messages on one AF_UNIX socket than its send buffer holds. */
 static inline int chain_start_pair(const struct chain_params *p, int i)
 {
-	int space = p->npairs / p->active;
+	int space = p->ring / p->active;
 	if (space < 1)
 		space = 1;
-	return (int)(((long)i * space) % p->npairs);
+	return (int)(((long)i * space) % p->ring);
 }
 
 /* The second half of every contender's read callback, one copy so the work is the same for all:
@@ -79,7 +83,7 @@ static inline void chain_pass_on(const struct chain_params *p, long i, long *wri
 				 long *fired, long *failures)
 {
 	if (*writes_left > 0) {
-		long next = i + 1 == p->npairs ? 0 : i + 1;
+		long next = i + 1 == p->ring ? 0 : i + 1;
 		if (send(p->fds[2 * next + 1], "e", 1, 0) != 1)
 			(*failures)++;
 		(*writes_left)--;

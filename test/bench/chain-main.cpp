@@ -3,7 +3,9 @@
 //   bench-chain [--n=100,1000,5000,9900] [--a=1,100,1000] [--w=200000] [--rounds=9]
 //               [--timeouts=both|off|on] [--contenders=LIST] [--csv=FILE] [--peers=BACKEND]
 //               [--nonblock]   peers and floor step with a zero wait, as bench.c (see bench.h)
-//   bench-chain --only=CONTENDER --n=N --a=A --w=W [--timeouts=on]   one run, for callgrind
+//               [--ring=R]     the chains travel the first R pairs only; the other N - R are
+//                              watched but idle (does a loop's cost grow with idle fds?)
+//   bench-chain --only=CONTENDER --n=N --a=A --w=W [--timeouts=on] [--ring=R]   one run, for callgrind
 //
 // W is raised to 10 x A when lower (except with --only, where W=0 is the baseline run).
 #include "driver.hpp"
@@ -88,7 +90,8 @@ void usage()
 {
 	std::printf("bench-chain [--n=LIST] [--a=LIST] [--w=W] [--rounds=R] [--timeouts=both|off|on]\n"
 		    "            [--contenders=LIST] [--csv=FILE] [--peers=epoll|poll|select] [--nonblock]\n"
-		    "bench-chain --only=CONTENDER --n=N --a=A --w=W [--timeouts=on]\n"
+		    "            [--ring=R]\n"
+		    "bench-chain --only=CONTENDER --n=N --a=A --w=W [--timeouts=on] [--ring=R]\n"
 		    "contenders: ioloop-c ioloop-cpp libev libevent epoll-floor\n");
 }
 
@@ -110,6 +113,17 @@ int main(int argc, char **argv)
 
 	long nofile = bench::raise_nofile();
 	long max_pairs = (nofile - 32) / 2; // stdio, epoll fds, libevent's internal fds
+	// --ring=R: the chains stay on the first R pairs, the rest are idle watchers.
+	const int ring = static_cast<int>(opt.num("ring", 0));
+	if (ring < 0) {
+		std::fprintf(stderr, "--ring must be positive\n");
+		return 2;
+	}
+	auto ring_of = [ring](int n) { return ring > 0 && ring < n ? ring : n; };
+	auto ring_note = [&](int n) {
+		return ring > 0 ? " ring=" + std::to_string(ring_of(n)) + " (" + std::to_string(n - ring_of(n)) + " idle)"
+				: std::string();
+	};
 
 	if (opt.has("only")) {
 		const Contender *c = lookup(opt.str("only", ""));
@@ -117,7 +131,7 @@ int main(int argc, char **argv)
 		Pairs pairs(n);
 		chain_params p{n, pairs.fds.data(), static_cast<int>(opt.num("a", 100)), opt.num("w", 20000),
 			       opt.str("timeouts", "off") == "on", pairs.timeout_ms.data(),
-			       opt.has("nonblock")};
+			       opt.has("nonblock"), ring_of(n)};
 		std::string why;
 		double ns = run_one(*c, p, why);
 		if (ns < 0) {
@@ -158,7 +172,7 @@ int main(int argc, char **argv)
 			for (long a : as) {
 				long w = std::max(w_min, 10 * a);
 				chain_params p{n, pairs.fds.data(), static_cast<int>(a), w, timeouts,
-					       pairs.timeout_ms.data(), nonblock};
+					       pairs.timeout_ms.data(), nonblock, ring_of(n)};
 				std::vector<bench::Series> series;
 				for (const Contender *c : chosen)
 					series.push_back({c->name, {}, false, {}});
@@ -174,12 +188,13 @@ int main(int argc, char **argv)
 					}
 				}
 				char title[200];
-				std::snprintf(title, sizeof title, "chain %s: N=%d A=%ld W=%ld (%s)",
-					      timeouts ? "with idle-timeout re-arm" : "plain", n, a, w, handler);
+				std::snprintf(title, sizeof title, "chain %s: N=%d A=%ld W=%ld%s (%s)",
+					      timeouts ? "with idle-timeout re-arm" : "plain", n, a, w,
+					      ring_note(n).c_str(), handler);
 				bench::print_table(title, series, {"epoll-floor", "libev"});
 				char key[200];
-				std::snprintf(key, sizeof key, "chain,%s,%s,%d,%ld,%ld", handler,
-					      timeouts ? "rearm" : "plain", n, a, w);
+				std::snprintf(key, sizeof key, "chain,%s,%s%s,%d,%ld,%ld", handler,
+					      timeouts ? "rearm" : "plain", ring > 0 ? "-ring" : "", n, a, w);
 				bench::write_csv(csv, key, series);
 			}
 		}
