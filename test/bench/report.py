@@ -15,6 +15,10 @@ PLOTS = os.path.join(DOC, 'perf')
 OURS = ['ioloop-c', 'ioloop-cpp']
 CHAIN_ORDER = ['ioloop-c', 'ioloop-cpp', 'libev', 'libevent', 'epoll-floor']
 TARGETS = {'off': 100, 'on': 250}          # the issue's epoll targets, instructions per event
+# Why a target stays missed, for the targets whose reasons are not in the numbers themselves; shown
+# only while that target is missed. Written from the profiles of the last work on each.
+MISSED_NOTES = [
+]
 ISSUE_PEERS = {'libev': (156, 295), 'libevent': (329, 1571), 'epoll-floor': (53, None)}
 
 
@@ -42,6 +46,8 @@ def read_csv(name, keys):
         for rec in csv.reader(f):
             d = dict(zip(keys + ['contender', 'median', 'min', 'max', 'rounds'], rec))
             d['median'] = float(d['median']) if d['median'] else None
+            d['min_'] = float(d['min']) if d.get('min') else None
+            d['max_'] = float(d['max']) if d.get('max') else None
             rows.append(d)
     return rows
 
@@ -114,15 +120,29 @@ def strace_counts(path):
     return counts
 
 
-def syscalls(h, c, n=1000, iters=20):
-    a = strace_counts(os.path.join(RESULTS, f'strace-{h}-{c}-0.txt'))
-    b = strace_counts(os.path.join(RESULTS, f'strace-{h}-{c}-{iters}.txt'))
+def strace_delta(base, run, ops):
+    """Syscalls per operation: strace -c of `run` minus that of `base`, over ops."""
+    a = strace_counts(os.path.join(RESULTS, base))
+    b = strace_counts(os.path.join(RESULTS, run))
     if 'total' not in a or 'total' not in b:
         return None, {}
-    ops = 2 * n * iters
     per = {k: (b.get(k, 0) - a.get(k, 0)) / ops for k in b if k != 'total'}
     per = {k: v for k, v in per.items() if v >= 0.001}
     return (b['total'] - a['total']) / ops, per
+
+
+def syscalls(h, c, n=1000, iters=20):
+    return strace_delta(f'strace-{h}-{c}-0.txt', f'strace-{h}-{c}-{iters}.txt', 2 * n * iters)
+
+
+def chain_syscalls(h, c, t):
+    return strace_delta(f'strace-chain-{h}-{c}-{t}-0.txt', f'strace-chain-{h}-{c}-{t}-20000.txt', 20000)
+
+
+def per_event_at(h, n):
+    a = collected(os.path.join(RESULTS, f'cgn-{h}-{n}-0.err'))
+    b = collected(os.path.join(RESULTS, f'cgn-{h}-{n}-20000.err'))
+    return None if a is None or b is None else (b - a) / 20000
 
 
 # ---- plots ------------------------------------------------------------------------------------
@@ -155,7 +175,8 @@ def plot_chain(variant, a):
     if not series:
         return None
     png = f'chain-{variant}-a{a}.png'
-    what = 'plain' if variant == 'plain' else 'each event re-arms an idle timeout'
+    what = {'plain': 'plain', 'rearm': 'each event re-arms an idle timeout',
+            'plain-ring': 'plain, chains on 100 pairs, the others idle'}[variant]
     dash = {h: i + 1 for i, h in enumerate(HANDLERS)}
     color = {'ioloop-c': '#d62728', 'ioloop-cpp': '#ff7f0e', 'libev': '#1f77b4',
              'libevent': '#2ca02c', 'epoll-floor': '#000000'}
@@ -221,6 +242,35 @@ def plot_maild(ml, stamp):
     ]
     subprocess.run(['gnuplot'], input='\n'.join(lines) + '\n', text=True, check=True)
     return png
+
+
+def maild_targets(ml):
+    """The issue's maild targets: (what, target, measured, met) for each."""
+    out = []
+    if ml is None:
+        return out
+    sm, servers = ml['summary'], ml['contenders']
+    for rf in ('dovecot', 'dovecot-stock'):
+        if rf not in servers:
+            continue
+        for proto in ('pop3', 'imap'):
+            a, b = sm.get(f'{proto}/maild'), sm.get(f'{proto}/{rf}')
+            if not (a and b and b['sessions_per_s']):
+                continue
+            q = a['sessions_per_s'] / b['sessions_per_s']
+            best = max((sm[k]['sessions_per_s'] for k in sm if k.startswith(proto + '/maild')), default=0)
+            qb = best / b['sessions_per_s']
+            e = b['server_cpu_ms_per_session'] / a['server_cpu_ms_per_session'] \
+                if a['server_cpu_ms_per_session'] else None
+            out.append((f'{proto.upper()} sessions/s against `{rf}`', '≥ 3x',
+                        f'{q:.2f}x with one worker' + (f', {qb:.2f}x with the best worker count' if qb != q else '')
+                        + f'; {fmt(e, 2)}x less server CPU per session', max(q, qb) >= 3))
+    im = (ml.get('idle') or {}).get('maild')
+    if im and 'rss_delta_per_conn_kb' in im:
+        out.append(('idle IMAP connection, maild RSS', '≤ 8 KiB',
+                    f'{im["rss_delta_per_conn_kb"]:.2f} KiB each at {im["established"]:,}',
+                    im['rss_delta_per_conn_kb'] <= 8))
+    return out
 
 
 def maild_section(w):
@@ -334,29 +384,149 @@ def maild_section(w):
           ' defaults: a new login process per connection (high-security mode) and a new pop3/imap process'
           ' per session.'))
         w('')
-    # the issue's targets
-    checks = []
-    for rf in (ref, ref2):
-        if not rf:
-            continue
-        for proto in ('pop3', 'imap'):
-            a, b = sm.get(f'{proto}/maild'), sm.get(f'{proto}/{rf}')
-            if a and b and b['sessions_per_s']:
-                q = a['sessions_per_s'] / b['sessions_per_s']
-                best = max((sm[k]['sessions_per_s'] for k in sm if k.startswith(proto + '/maild')), default=0)
-                qb = best / b['sessions_per_s']
-                e = b['server_cpu_ms_per_session'] / a['server_cpu_ms_per_session'] \
-                    if a['server_cpu_ms_per_session'] else None
-                checks.append(f'{proto.upper()} against `{rf}`: {q:.2f}x its sessions/s with one worker'
-                              + (f', {qb:.2f}x with the best worker count' if qb != q else '')
-                              + f' (target ≥ 3x: {"met" if max(q, qb) >= 3 else "missed"}), {fmt(e, 2)}x less'
-                              ' server CPU per session')
-    im = idle.get('maild')
-    if im and 'rss_delta_per_conn_kb' in im:
-        checks.append(f'idle IMAP {im["rss_delta_per_conn_kb"]:.2f} KiB per connection at {im["established"]:,} '
-                      f'(target ≤ 8 KiB: {"met" if im["rss_delta_per_conn_kb"] <= 8 else "missed"})')
+    checks = [f'{what}: {got} (target {want}: {"met" if ok else "missed"})'
+              for what, want, got, ok in maild_targets(ml)]
     if checks:
         w('Against the issue\'s targets: ' + '; '.join(checks) + '.')
+        w('')
+
+
+# ---- the issue's targets, in one table ---------------------------------------------------------
+def worst(pairs):
+    """The pair with the largest ratio, as 'value (N=n)'."""
+    n, v = max(pairs, key=lambda p: p[1])
+    return f'{v:.2f} (N={n})'
+
+
+def targets():
+    rows = []  # (target, wanted, measured, met)
+    ep = [r for r in chain if r['handler'] == 'epoll' and r['a'] == '100']
+    variants = (('plain', 'off', 100), ('rearm', 'on', 250))
+    for variant, t, want in variants:
+        v, lv = per_event('epoll', 'ioloop-c', t), per_event('epoll', 'libev', t)
+        if v is not None:
+            rows.append((f'chain {variant}, epoll: instructions per event (N=1000, A=100)',
+                         f'≤ {want} and below libev',
+                         f'{v:.1f} (C++ API {fmt(per_event("epoll", "ioloop-cpp", t), 1)}; libev {fmt(lv, 1)})',
+                         v <= want and (lv is None or v < lv)))
+    for variant, _, _ in variants:
+        sel = [r for r in ep if r['variant'] == variant]
+        ns = sorted({r['n'] for r in sel}, key=int)
+        to_lv, to_fl = [], []
+        for n in ns:
+            x, lv, fl = (med(sel, n=n, contender=c) for c in ('ioloop-c', 'libev', 'epoll-floor'))
+            if x and lv and fl:
+                to_lv.append((n, x / lv))
+                to_fl.append((n, x / fl))
+        if to_lv:
+            rows.append((f'chain {variant}, epoll, A=100, every N: wall time / libev', '≤ 1.00',
+                         f'worst {worst(to_lv)}; median {statistics.median(v for _, v in to_lv):.2f}',
+                         max(v for _, v in to_lv) <= 1.0))
+            rows.append((f'chain {variant}, epoll, A=100, every N: wall time / floor', '≤ 1.10',
+                         f'worst {worst(to_fl)}; median {statistics.median(v for _, v in to_fl):.2f}',
+                         max(v for _, v in to_fl) <= 1.10))
+    kq = [r for r in chain if r['handler'] == 'kevent' and r['a'] == '100']
+    for variant, _, _ in variants:
+        pairs = []
+        for n in sorted({r['n'] for r in kq}, key=int):
+            k, kf = med(kq, n=n, variant=variant, contender='ioloop-c'), med(kq, n=n, variant=variant, contender='epoll-floor')
+            e, ef = med(ep, n=n, variant=variant, contender='ioloop-c'), med(ep, n=n, variant=variant, contender='epoll-floor')
+            if k and kf and e and ef:
+                pairs.append((n, (k / kf) / (e / ef)))
+        if pairs:
+            rows.append((f'chain {variant}, kevent on the emulation / epoll handler (A=100, each run '
+                         'divided by its own floor)', '≤ 1.30',
+                         f'worst {worst(pairs)}; median {statistics.median(v for _, v in pairs):.2f}',
+                         max(v for _, v in pairs) <= 1.30))
+    for h in ('epoll', 'kevent'):
+        def at(variant, n, c):
+            return med([r for r in chain if r['handler'] == h and r['a'] == '100' and r['variant'] == variant],
+                       n=n, contender=c)
+        quiet = at('plain-ring', '9900', 'ioloop-c'), at('plain-ring', '100', 'ioloop-c')
+        if all(quiet):
+            got = f'{quiet[0] / quiet[1]:.2f} with 9,800 idle pairs beside the 100 that carry the chains'
+            full = at('plain', '9900', 'ioloop-c'), at('plain', '100', 'ioloop-c')
+            floor = at('plain', '9900', 'epoll-floor'), at('plain', '100', 'epoll-floor')
+            if all(full) and all(floor):
+                got += (f'; {full[0] / full[1]:.2f} when the chains travel all 9,900 pairs '
+                        f'(the bare epoll loop: {floor[0] / floor[1]:.2f})')
+            i100, i9900 = per_event_at(h, 100), per_event_at(h, 9900)
+            if i100 and i9900:
+                got += f'; user-space instructions per event {i100:.1f} and {i9900:.1f}'
+            rows.append((f'chain plain, {h}: ns per event at N=9900 / at N=100 (A=100)', '≤ 1.25',
+                         got, quiet[0] / quiet[1] <= 1.25))
+    for variant, t, _ in variants:
+        ours, _ = chain_syscalls('epoll', 'ioloop-c', t)
+        floor, _ = chain_syscalls('epoll', 'epoll-floor', t)
+        if ours is not None and floor is not None:
+            rows.append((f'chain {variant}, epoll: syscalls per event (strace -c, N=1000, A=100)',
+                         'the floor\'s', f'{ours:.3f} (floor {floor:.3f})', abs(ours - floor) < 0.005))
+    tm = [r for r in timers if r['handler'] == 'epoll']
+    for phase in ('add', 'reset', 'mix', 'cancel', 'fire'):
+        pairs = []
+        for n in sorted({r['n'] for r in tm if r['phase'] == phase}, key=int):
+            x, lv = med(tm, phase=phase, n=n, contender='ioloop-c'), med(tm, phase=phase, n=n, contender='libev')
+            if x and lv:
+                pairs.append((n, x / lv))
+        if pairs:
+            rows.append((f'timers {phase}, epoll build: ns per op / libev', '≤ 1.00',
+                         ', '.join(f'N={n}: {v:.2f}' for n, v in pairs), max(v for _, v in pairs) <= 1.0))
+    x, lv = (med(ep, n='1000', variant='rearm', contender=c) for c in ('ioloop-c', 'libev'))
+    if x and lv:
+        rows.append(('chain with the idle-timeout re-arm, epoll, N=1000: wall time / libev', '≤ 1.00',
+                     f'{x / lv:.2f}', x / lv <= 1.0))
+    rows += maild_targets(maild_load())
+    return rows
+
+
+def spread():
+    """Median over the chain rows of one contender's (max - min) / median across its rounds."""
+    v = [(r['max_'] - r['min_']) / r['median'] for r in chain if r['median'] and r.get('max_') is not None]
+    return statistics.median(v) if v else None
+
+
+def remains(rows):
+    """Why each missed kind of target stays missed: measured facts, in a sentence or two."""
+    missed = [r[0] for r in rows if not r[3]]
+    notes = []
+    if any('wall time' in m for m in missed):
+        sp = spread()
+        notes.append(
+            'Chain wall time against libev and the floor: the loop\'s own work is a small part of an '
+            'event here. About 100 user-space instructions (under 40 ns) sit beside a recv, a send and '
+            'a share of an epoll_wait in the kernel, about 1-6 µs, and those calls are the same for '
+            'every contender (see the syscall rows). A ratio a few percent over 1.00 is inside what '
+            'the rounds of one contender spread'
+            + (f' ({100 * sp:.0f}% between fastest and slowest round, the median over these runs)' if sp else '')
+            + '. Which N comes out worst changes from run to run. The instruction and syscall counts '
+            'are the figures that do not move.')
+    for prefix, text in MISSED_NOTES:
+        if any(m.startswith(prefix) for m in missed):
+            notes.append(text)
+    return notes
+
+
+def targets_section(w):
+    rows = targets()
+    if not rows:
+        return
+    met = sum(1 for r in rows if r[3])
+    w('## Against the issue\'s targets')
+    w('')
+    w(f'{met} of {len(rows)} met in this run. Wall-clock ratios are medians of alternating rounds on a')
+    w('shared VM and move by several percent from run to run; the instruction and syscall counts do not.')
+    w('')
+    w('| target | wanted | measured | |')
+    w('|---|---|---|---|')
+    for what, want, got, ok in rows:
+        w(f'| {what} | {want} | {got} | {"met" if ok else "**missed**"} |')
+    w('')
+    notes = remains(rows)
+    if notes:
+        w('What the missed targets come to:')
+        w('')
+        for note in notes:
+            w(f'- {note}')
         w('')
 
 
@@ -383,6 +553,7 @@ w('The machine is a shared 2-core VM, so wall-clock numbers are noisy (look at m
 w('`build-bench-results/*.txt`); the callgrind instruction counts are deterministic and are the')
 w('numbers to hold the core to.')
 w('')
+targets_section(w)
 w('## How to run')
 w('')
 w('```sh')
@@ -498,14 +669,19 @@ w('')
 w('Where A > N (A=1000, N=100 or 400) bench.c would start every chain on pair 0 and overflow that')
 w('socket\'s send buffer with one-byte messages; here the chains wrap around the ring instead.')
 w('')
+w('Idle connections: in bench.c the chains travel all N pairs, so a larger N also means a larger')
+w('working set of sockets, whose kernel state falls out of the cache (the bare epoll loop slows')
+w('as much as any). The `plain-ring` rows (`bench-chain --ring=100`) keep the chains on the first')
+w('100 pairs and leave the other N - 100 watched but idle, the case of a mail server\'s idle')
+w('sessions; that is what the issue\'s "cost does not grow with idle fds" target is judged on.')
+w('')
 plots = []
-for variant in ('plain', 'rearm'):
-    for a in ('1', '100', '1000'):
-        png = plot_chain(variant, a)
-        if png:
-            plots.append((variant, a, png))
+for variant, a in [(v, a) for v in ('plain', 'rearm') for a in ('1', '100', '1000')] + [('plain-ring', '100')]:
+    png = plot_chain(variant, a)
+    if png:
+        plots.append((variant, a, png))
 for variant, a, png in plots:
-    what = 'plain' if variant == 'plain' else 'idle-timeout re-arm'
+    what = {'plain': 'plain', 'rearm': 'idle-timeout re-arm', 'plain-ring': 'plain, 100 busy pairs'}[variant]
     w(f'![chain {what}, A={a}](perf/{png})')
     w('')
     w(f'*chain, {what}, A={a}: median ns per event against N. Command: `{COMMAND}`; {STAMP}.*')

@@ -127,6 +127,9 @@ for h in "${handler_list[@]}"; do
 	echo "== [$h] chain (N=$chain_n, W>=$chain_w, $ROUNDS rounds)"
 	"$bin/bench-chain" --n=$chain_n --a=1,100,1000 --w=$chain_w --rounds=$ROUNDS \
 		--csv="$results/chain.csv" >"$results/chain-$h.txt"
+	echo "== [$h] chain on 100 pairs, the others idle (N=$chain_n, A=100)"
+	"$bin/bench-chain" --n=$chain_n --a=100 --ring=100 --timeouts=off --w=$chain_w \
+		--rounds=$ROUNDS --csv="$results/chain.csv" >"$results/chain-$h-ring.txt"
 	if [ "$h" = poll ] || [ "$h" = select ]; then
 		nb_n=1000
 		[ "$h" = select ] && nb_n=400
@@ -164,6 +167,29 @@ for h in "${handler_list[@]}"; do
 				valgrind --tool=callgrind --callgrind-out-file="$results/cg-$h-$c-$t-$w.out" \
 					"$bin/bench-chain" --only=$c --n=$cg_n --a=100 --w=$w --timeouts=$t \
 					>/dev/null 2>"$results/cg-$h-$c-$t-$w.err"
+			done
+		done
+	done
+	# Does the loop's own cost grow with idle fds? The same count at N=100 and N=9900, where
+	# the kernel interface scales (epoll, kevent).
+	if [ "$h" = epoll ] || [ "$h" = kevent ]; then
+		echo "== [$h] callgrind, N=100 and N=9900 (A=100, ioloop-c)"
+		for n in 100 9900; do
+			for w in 0 20000; do
+				valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+					"$bin/bench-chain" --only=ioloop-c --n=$n --a=100 --w=$w \
+					>/dev/null 2>"$results/cgn-$h-$n-$w.err"
+			done
+		done
+	fi
+	# Syscalls per chain event, against the floor's: strace counts W=20000 and W=0.
+	echo "== [$h] chain syscalls (strace -c, N=$cg_n A=100)"
+	for c in $cg_contenders; do
+		for t in off on; do
+			for w in 0 20000; do
+				strace -f -c -o "$results/strace-chain-$h-$c-$t-$w.txt" \
+					"$bin/bench-chain" --only=$c --n=$cg_n --a=100 --w=$w --timeouts=$t \
+					>/dev/null || true
 			done
 		done
 	done
