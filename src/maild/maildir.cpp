@@ -303,8 +303,11 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 
 bool Mailbox::refresh(std::string &error)
 {
-	if (!stale())
-		return true;
+	return !stale() || reload(error);
+}
+
+bool Mailbox::reload(std::string &error)
+{
 	struct stat st {};
 	if (lstat(dir_.c_str(), &st) < 0 && errno == ENOENT) {
 		// Deleted by another session: it is empty now, and must not be created again here.
@@ -429,6 +432,9 @@ bool Mailbox::add(const std::string &file, std::uint64_t vsize, std::string_view
 
 bool Mailbox::claim_recent(std::string &error)
 {
+	// Nothing recent in a list that is still what is on disk: no lock, no rewrite.
+	if (list_.first_recent_uid == list_.next_uid && !stale())
+		return true;
 	MailboxLock lock(dir_);
 	if (!refresh_locked(error))
 		return false;

@@ -53,6 +53,8 @@ public:
 	static bool open(const std::string &dir, Mailbox &out, std::string &error);
 	// open() again when stale(); false with `error` only when that fails.
 	bool refresh(std::string &error);
+	// The same without asking stale() first, for a caller that just did.
+	bool reload(std::string &error);
 
 	// True when cur/, new/ or the uidlist may have changed since open(): a file was delivered,
 	// renamed or removed by someone else. Directory times have coarse ticks, so a snapshot
