@@ -40,10 +40,6 @@ void Connection::send(std::string_view data)
 {
 	if (closed())
 		return;
-	if (out_pos_ > 0 && out_pos_ >= out_.size() / 2) {
-		out_.erase(0, out_pos_);
-		out_pos_ = 0;
-	}
 	out_.append(data);
 }
 
@@ -58,7 +54,6 @@ void Connection::close(std::string_view reason)
 	::close(fd_);
 	fd_ = -1;
 	out_.clear();
-	out_pos_ = 0;
 	if (on_closed_)
 		on_closed_(*this);
 }
@@ -119,7 +114,7 @@ bool Connection::flush(std::size_t budget)
 		if (unsent() == 0 || budget == 0)
 			return true;
 		std::size_t len = unsent() < budget ? unsent() : budget;
-		ssize_t n = ::send(fd_, out_.data() + out_pos_, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = ::send(fd_, out_.front().data(), len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -128,12 +123,8 @@ bool Connection::flush(std::size_t budget)
 			close(std::string("write error: ") + std::strerror(errno));
 			return false;
 		}
-		out_pos_ += static_cast<std::size_t>(n);
+		out_.consume(static_cast<std::size_t>(n));
 		budget -= static_cast<std::size_t>(n);
-		if (out_pos_ == out_.size()) {
-			out_.clear();
-			out_pos_ = 0;
-		}
 		idle_.reset();
 	}
 }

@@ -7,6 +7,8 @@
 // while the queue is below the bound, i.e. as fast as the socket drains.
 #pragma once
 
+#include "output-queue.hpp"
+
 #include <ioloop/ioloop.hpp>
 
 #include <chrono>
@@ -62,7 +64,16 @@ public:
 	ConnectionHandler *handler() const { return handler_.get(); }
 
 	void send(std::string_view data);
-	std::size_t unsent() const { return out_.size() - out_pos_; }
+	// Room for up to n bytes of output, to be filled in place and then queued with
+	// send_commit(m), m <= n; nothing else may be sent in between. Saves a copy for output that
+	// is produced by converting something (FETCH, RETR).
+	char *send_reserve(std::size_t n) { return out_.reserve(n); }
+	void send_commit(std::size_t n)
+	{
+		if (!closed())
+			out_.commit(n);
+	}
+	std::size_t unsent() const { return out_.size(); }
 	bool output_full() const { return unsent() >= limits_.output_bound; }
 	const ConnectionLimits &limits() const { return limits_; }
 
@@ -105,8 +116,7 @@ private:
 	bool closing_ = false;
 	bool in_pump_ = false;
 
-	std::string out_;
-	std::size_t out_pos_ = 0;
+	OutputQueue out_;
 
 	iol::Io read_io_;
 	iol::Io write_io_;

@@ -1,5 +1,6 @@
-// FETCH: one message's reply is built at a time, and its literals are streamed from the mapped
-// file as the socket drains, so FETCH 1:* BODY[] of a large mailbox holds one reply at most.
+// FETCH: one message's reply is built at a time, and its literals are streamed from the file's
+// bytes (message-bytes.hpp) as the socket drains, so FETCH 1:* BODY[] of a large mailbox holds
+// one reply at most.
 #include "imap-fetch-job.hpp"
 #include "imap-flags.hpp"
 #include "imap-message.hpp"
@@ -9,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace maild {
 
@@ -66,6 +69,27 @@ bool sets_seen(const FetchAtt &a)
 
 } // namespace
 
+ImapSession::FetchJob::~FetchJob()
+{
+	if (cur_fd >= 0)
+		::close(cur_fd);
+}
+
+// Opens message m of the mailbox into job.file: by name in cur/ when that directory could be
+// opened, else by path.
+bool ImapSession::fetch_open(const MessageFile &m)
+{
+	FetchJob &job = *fetch_;
+	if (job.cur_fd == -2) {
+		job.cur_fd = ::open((mailbox_.dir() + "/cur").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (job.cur_fd < 0)
+			job.cur_fd = -1;
+	}
+	if (job.cur_fd >= 0)
+		return job.file.open(job.cur_fd, m.file_name());
+	return job.file.open(AT_FDCWD, mailbox_.path_of(m));
+}
+
 void ImapSession::fetch(const ImapCommand &cmd)
 {
 	std::vector<std::size_t> indexes;
@@ -90,7 +114,7 @@ bool ImapSession::fetch_next_message()
 	FetchJob &job = *fetch_;
 	job.pieces.clear();
 	job.piece = 0;
-	job.file.unmap();
+	job.file.release();
 	while (job.next < job.indexes.size()) {
 		std::size_t index = job.indexes[job.next++];
 		ViewMessage &v = view_[index];
@@ -104,10 +128,10 @@ bool ImapSession::fetch_next_message()
 		}
 		const auto &atts = job.cmd.fetch;
 		bool file_needed = std::any_of(atts.begin(), atts.end(), needs_file);
-		if (file_needed && !job.file.open(mailbox_.path_of(mailbox_.messages()[*at]))) {
+		if (file_needed && !fetch_open(mailbox_.messages()[*at])) {
 			// Renamed by a flag change elsewhere, or expunged: look once more.
 			if (errno != ENOENT || !mailbox_.refresh(error) || !(at = mailbox_.find(v.uid)) ||
-			    !job.file.open(mailbox_.path_of(mailbox_.messages()[*at]))) {
+			    !fetch_open(mailbox_.messages()[*at])) {
 				job.missing = true;
 				continue;
 			}
@@ -139,7 +163,9 @@ bool ImapSession::fetch_next_message()
 		// A literal: its size now, its bytes streamed later.
 		auto literal = [&](const std::string &name, std::optional<SectionData> data, const FetchAtt *a) {
 			std::uint64_t total = 0;
-			if (data && data->is_range && data->range.data() == job.file.data() &&
+			// Compares addresses: comparing a `const char *` with a string_view would compare
+			// text, after a strlen() that runs off the end of the message.
+			if (data && data->is_range && data->range.data() == job.file.data().data() &&
 			    data->range.size() == job.file.data().size())
 				total = m.vsize; // the whole message: its CRLF size is in the uidlist already
 			else if (data)
@@ -228,18 +254,20 @@ void ImapSession::produce()
 			job.piece++;
 			continue;
 		}
-		// Convert the next raw chunk, keep what lies inside [skip, skip + limit).
+		// Convert the next raw chunk straight into the output queue, keep what lies inside
+		// [skip, skip + limit).
 		std::string_view raw = p.range.substr(job.range_pos, raw_chunk);
-		std::string &out = job.chunk; // reused: streaming a big message allocates once
-		out.clear();
-		append_crlf(raw, out, job.last_cr);
+		char *out = conn_.send_reserve(2 * raw.size());
+		auto produced = static_cast<std::size_t>(copy_crlf(raw, out, job.last_cr) - out);
 		job.range_pos += raw.size();
-		std::uint64_t from = job.converted, to = job.converted + out.size();
+		std::uint64_t from = job.converted, to = job.converted + produced;
 		job.converted = to;
 		std::uint64_t lo = std::max(from, p.skip), hi = std::min(to, p.skip + p.limit);
-		if (lo < hi)
-			conn_.send(std::string_view(out).substr(static_cast<std::size_t>(lo - from),
-								  static_cast<std::size_t>(hi - lo)));
+		if (lo < hi) {
+			if (lo > from) // a partial FETCH starting inside this chunk
+				std::memmove(out, out + (lo - from), static_cast<std::size_t>(hi - lo));
+			conn_.send_commit(static_cast<std::size_t>(hi - lo));
+		}
 		if (job.range_pos >= p.range.size() || to >= p.skip + p.limit) {
 			std::uint64_t sent = std::min(to, p.skip + p.limit) - std::min(to, p.skip);
 			if (sent < p.limit) {

@@ -979,40 +979,6 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d)
 
 } // namespace
 
-std::uint64_t crlf_size(std::string_view raw)
-{
-	std::uint64_t size = raw.size();
-	for (std::size_t pos = 0; pos < raw.size();) {
-		const void *nl = std::memchr(raw.data() + pos, '\n', raw.size() - pos);
-		if (nl == nullptr)
-			break;
-		auto at = static_cast<std::size_t>(static_cast<const char *>(nl) - raw.data());
-		if (at == 0 || raw[at - 1] != '\r')
-			size++;
-		pos = at + 1;
-	}
-	return size;
-}
-
-void append_crlf(std::string_view raw, std::string &out, bool &last_was_cr)
-{
-	if (raw.empty())
-		return;
-	for (std::size_t pos = 0; pos < raw.size();) {
-		const void *nl = std::memchr(raw.data() + pos, '\n', raw.size() - pos);
-		if (nl == nullptr) {
-			out.append(raw.substr(pos));
-			break;
-		}
-		auto at = static_cast<std::size_t>(static_cast<const char *>(nl) - raw.data());
-		out.append(raw.substr(pos, at - pos));
-		bool cr_before = at == 0 ? last_was_cr : raw[at - 1] == '\r';
-		out += cr_before ? "\n" : "\r\n";
-		pos = at + 1;
-	}
-	last_was_cr = raw.back() == '\r';
-}
-
 std::optional<MessageDate> parse_message_date(std::string_view value)
 {
 	// Tokens, with white space and comments skipped. A date has about a dozen; more is junk.

@@ -5,10 +5,12 @@
 //
 // IMAP counts in CRLF form, so every size, line count and range here is that of the message once
 // each bare LF is CRLF; ranges are views of the stored bytes, which the session converts while
-// sending (append_crlf). Hostile input degrades instead of failing: MIME nesting is cut at
+// sending (crlf.hpp). Hostile input degrades instead of failing: MIME nesting is cut at
 // max_mime_depth and the part count at max_mime_parts (deeper or further composite parts become
 // opaque application/octet-stream leaves), and all parsing is linear in the size times that depth.
 #pragma once
+
+#include "crlf.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -18,12 +20,6 @@
 #include <vector>
 
 namespace maild {
-
-// Size of raw once every bare LF is CRLF.
-std::uint64_t crlf_size(std::string_view raw);
-// Appends raw with bare LFs turned into CRLF to out. `last_was_cr` carries state across chunks
-// (a CR at the end of one chunk followed by LF at the start of the next is not doubled).
-void append_crlf(std::string_view raw, std::string &out, bool &last_was_cr);
 
 enum class SectionPart { whole /* BODY[] or BODY[1.2] */, header, header_fields, header_fields_not, text, mime };
 

@@ -12,49 +12,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace maild {
-
-bool MappedFile::open(const std::string &path)
-{
-	unmap();
-	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	struct stat st {};
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno;
-		::close(fd);
-		errno = e == 0 ? EINVAL : e;
-		return false;
-	}
-	mtime_ = st.st_mtim.tv_sec;
-	size_ = static_cast<std::size_t>(st.st_size);
-	if (size_ > 0) {
-		addr_ = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (addr_ == MAP_FAILED) {
-			int e = errno;
-			addr_ = nullptr;
-			size_ = 0;
-			::close(fd);
-			errno = e;
-			return false;
-		}
-	}
-	::close(fd);
-	return true;
-}
-
-void MappedFile::unmap()
-{
-	if (addr_ != nullptr)
-		munmap(addr_, size_);
-	addr_ = nullptr;
-	size_ = 0;
-}
 
 namespace {
 
@@ -137,7 +98,7 @@ void ImapSession::sync(bool allow_expunge)
 		return;
 	std::string error;
 	bool stale = mailbox_.stale();
-	if (!mailbox_.refresh(error)) {
+	if (stale && !mailbox_.reload(error)) {
 		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 		return;
 	}
@@ -395,15 +356,18 @@ void ImapSession::copy(const ImapCommand &cmd)
 
 namespace {
 
-// One message as SEARCH sees it; the file is mapped only when a key needs its text.
+// One message as SEARCH sees it; the file is loaded only when a key needs its text, into the
+// bytes one SEARCH shares between its messages.
 struct SearchTarget {
+	explicit SearchTarget(MessageBytes &b) : bytes(b) {}
+
 	const MessageFile *file = nullptr;
 	std::string path;
 	std::uint32_t seq = 0;
 	std::string letters;
 	bool recent = false;
 	std::uint32_t max_seq = 0, max_uid = 0;
-	MappedFile map;
+	MessageBytes &bytes;
 	std::optional<ImapMessage> parsed;
 	bool loaded = false, readable = false;
 
@@ -411,9 +375,9 @@ struct SearchTarget {
 	{
 		if (!loaded) {
 			loaded = true;
-			readable = map.open(path);
+			readable = bytes.open(AT_FDCWD, path);
 			if (readable)
-				parsed.emplace(map.data());
+				parsed.emplace(bytes.data());
 		}
 		return readable;
 	}
@@ -520,7 +484,7 @@ bool matches(const SearchKey &key, SearchTarget &t)
 	case Op::body:
 		return t.load() && contains_nocase(t.parsed->body(), key.str);
 	case Op::text:
-		return t.load() && contains_nocase(t.map.data(), key.str);
+		return t.load() && contains_nocase(t.bytes.data(), key.str);
 	case Op::not_:
 		return key.children.empty() || !matches(key.children[0], t);
 	case Op::or_:
@@ -569,12 +533,13 @@ void ImapSession::search(const ImapCommand &cmd)
 	resolve_keywords(key, keywords_, mailbox_.dir());
 	std::string reply = "SEARCH";
 	std::uint32_t max_uid = view_.empty() ? 0 : view_.back().uid;
+	MessageBytes bytes;
 	for (std::size_t i = 0; i < view_.size(); i++) {
 		const ViewMessage &v = view_[i];
 		auto at = mailbox_.find(v.uid);
 		if (v.expunged || !at)
 			continue;
-		SearchTarget t;
+		SearchTarget t(bytes);
 		t.file = &mailbox_.messages()[*at];
 		t.path = mailbox_.path_of(*t.file);
 		t.seq = static_cast<std::uint32_t>(i + 1);

@@ -3,6 +3,7 @@
 // size, so a message is streamed, never held whole. Pure: bytes in, bytes out.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,11 +20,20 @@ public:
 	{
 	}
 
-	// Appends the encoded form of `chunk` to `out`.
+	// The most feed() writes for a chunk of n bytes, and finish() at all.
+	static constexpr std::size_t feed_room(std::size_t n) { return 2 * n; }
+	static constexpr std::size_t finish_room = 5;
+
+	// Writes the encoded form of `chunk` at `out`, which has feed_room(chunk.size()) bytes of
+	// room, and returns the end of what it wrote.
+	char *feed(std::string_view chunk, char *out);
+	// The same, appended to a string.
 	void feed(std::string_view chunk, std::string &out);
 	// True once TOP's limit is reached: the rest of the file need not be read.
 	bool done() const { return done_; }
 	// Ends the message: the last line's CRLF if it had none, then ".\r\n" when dot-stuffing.
+	// Needs finish_room bytes at `out`; returns the end of what it wrote.
+	char *finish(char *out);
 	void finish(std::string &out);
 
 private:

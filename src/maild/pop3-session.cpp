@@ -13,7 +13,7 @@
 namespace maild {
 
 namespace {
-constexpr std::size_t stream_chunk = 16 * 1024;
+constexpr std::size_t stream_chunk = 32 * 1024;
 } // namespace
 
 Pop3Session::Pop3Session(Connection &conn, SessionHost &host) : conn_(conn), host_(host) {}
@@ -371,18 +371,19 @@ void Pop3Session::produce()
 			conn_.close("message read failed");
 			return;
 		}
-		chunk_.clear();
-		if (n > 0)
-			encoder_->feed({buf, static_cast<std::size_t>(n)}, chunk_);
+		// Encoded straight into the output queue: no copy in between.
+		auto got = static_cast<std::size_t>(n);
+		char *out = conn_.send_reserve(Pop3MessageEncoder::feed_room(got) + Pop3MessageEncoder::finish_room);
+		char *end = got > 0 ? encoder_->feed({buf, got}, out) : out;
 		if (n == 0 || encoder_->done()) {
-			encoder_->finish(chunk_);
-			conn_.send(chunk_);
+			end = encoder_->finish(end);
+			conn_.send_commit(static_cast<std::size_t>(end - out));
 			if (stream_is_retr_)
 				retrieved_[stream_index_] = true;
 			end_stream();
 			return;
 		}
-		conn_.send(chunk_);
+		conn_.send_commit(static_cast<std::size_t>(end - out));
 	}
 }
 

@@ -66,7 +66,6 @@ private:
 	std::size_t stream_index_ = 0;
 	bool stream_is_retr_ = false;
 	std::optional<Pop3MessageEncoder> encoder_;
-	std::string chunk_;
 };
 
 } // namespace maild

@@ -1,0 +1,44 @@
+// A message file's bytes for FETCH and SEARCH to look at in place. Small files (most mail) are
+// read with one read() into a buffer this object keeps for the next message: cheaper than a
+// mapping, whose mmap, page faults and munmap (with its TLB flush) cost more than copying a few
+// pages. Files over read_limit are mapped instead, so a large message never sits in the heap and
+// the buffer never grows past read_limit, however many messages go through it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace maild {
+
+class MessageBytes {
+public:
+	static constexpr std::size_t read_limit = 128 * 1024;
+
+	MessageBytes() = default;
+	~MessageBytes() { release(); }
+	MessageBytes(const MessageBytes &) = delete;
+	MessageBytes &operator=(const MessageBytes &) = delete;
+
+	// Loads `name`, relative to the directory dir_fd (or AT_FDCWD for a path). False with errno
+	// set (ENOENT: renamed or expunged meanwhile), and then data() is empty.
+	bool open(int dir_fd, const std::string &name);
+	// Forgets the current file; the read buffer stays for the next one.
+	void release();
+	std::string_view data() const { return {data_, size_}; }
+	std::int64_t mtime() const { return mtime_; }
+
+private:
+	bool read_all(int fd, std::size_t size);
+
+	const char *data_ = nullptr;
+	std::size_t size_ = 0;
+	std::int64_t mtime_ = 0;
+	void *map_ = nullptr; // when mapped: data_, size_
+	std::unique_ptr<char[]> buf_;
+	std::size_t buf_cap_ = 0;
+};
+
+} // namespace maild
