@@ -217,9 +217,6 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 {
 	Mailbox mb;
 	mb.dir_ = dir;
-	sweep_tmp(dir);
-	// Where rewrites of the list went before they moved into tmp/; only written under the lock.
-	unlink((dir + "/" + Uidlist::file_name + ".tmp").c_str());
 
 	// new/ -> cur/ with empty info: from now on the message has been seen by a client.
 	std::vector<std::string> fresh;
@@ -486,6 +483,12 @@ bool Mailbox::save(std::string &error)
 	list_.entries.clear();
 	for (const auto &m : messages_)
 		list_.entries.push_back({m.uid, m.vsize, m.base});
+	// Leftovers of writes cut by a crash go when the list is next written (under the lock, as
+	// they were made): a write is what leaves them, and a mailbox only read has none to sweep.
+	// Every open used to do this, 6 system calls of about 110 per IMAP session.
+	sweep_tmp(dir_);
+	// Where rewrites of the list went before they moved into tmp/.
+	unlink((dir_ + "/" + Uidlist::file_name + ".tmp").c_str());
 	if (!write_file_atomically(dir_, Uidlist::file_name, list_.format())) {
 		error = errno_text(dir_ + "/" + Uidlist::file_name);
 		return false;
