@@ -26,10 +26,10 @@ std::int64_t arm_time(ioloop &loop)
 
 // A new timeout: the queue may allocate (so may timeout_add), and has room in its heap for
 // every timeout that exists (new_timeout), so re-arming later never allocates.
-void arm_new(ioloop &loop, timeout *t, std::int64_t deadline_us)
+timeout *arm_new(ioloop &loop, timeout *t, std::int64_t deadline_us)
 {
 	loop.timeouts.set_epoch(loop.wait_count);
-	loop.timeouts.push(&t->heap, deadline_us, true);
+	return from_entry(loop.timeouts.push(&t->heap, deadline_us, true));
 }
 
 // Out of line, so that timeout_reset's usual path saves no registers for it.
@@ -39,8 +39,28 @@ void arm_new(ioloop &loop, timeout *t, std::int64_t deadline_us)
 	loop.timeouts.push(&t->heap, deadline_us, false);
 }
 
+// timeout_reset outside the loop's callbacks, or of a one-shot that fired.
+[[gnu::noinline]] void reset_slow(ioloop &loop, timeout *t)
+{
+	std::int64_t deadline_us = arm_time(loop) + t->interval_us;
+	if (!t->heap.queued()) { // a one-shot that fired
+		push_again(loop, t, deadline_us);
+		return;
+	}
+	loop.timeouts.set_epoch(loop.wait_count);
+	loop.timeouts.rearm(&t->heap, deadline_us);
+}
+
 // Longest interval: what the 63-bit field holds, and far from overflowing now + interval.
 constexpr std::int64_t max_interval_us = (std::int64_t(1) << 62) - 1;
+
+// Built in one go, its entry too (TimeoutHeap::armed): a default-built timeout's fields written
+// again, the compiler could not tell that nothing read them between.
+timeout *build(void *slot, TimeoutHeap::Entry heap, ioloop *loop, std::int64_t interval_us,
+	       bool repeat, timeout_callback_t *callback, void *context, release_fn *release)
+{
+	return new (slot) timeout{heap, loop, interval_us, repeat, {callback}, context, release};
+}
 
 timeout *new_timeout(ioloop *loop, std::int64_t interval_us, bool repeat,
 		     timeout_callback_t *callback, void *context, release_fn *release)
@@ -52,30 +72,42 @@ timeout *new_timeout(ioloop *loop, std::int64_t interval_us, bool repeat,
 	// room in the heap for every timeout, this one too: arming one, now or when it is reset
 	// after it fired, then cannot fail nor allocate
 	loop->timeouts.reserve(loop->timeouts.slots.in_use() + 1);
-	auto *t = new (loop->timeouts.slots.get()) timeout;
-	t->loop = loop;
-	t->interval_us = interval_us;
-	t->repeat = repeat;
-	t->callback = callback;
-	t->context = context;
-	t->release = release;
-	return t;
+	return build(loop->timeouts.slots.get(), {}, loop, interval_us, repeat, callback, context,
+		     release);
 }
 
 timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_t *callback,
 	     void *context, release_fn *release)
 {
 	timeout *t = new_timeout(loop, delay_us, repeat, callback, context, release);
-	arm_new(*loop, t, arm_time(*loop) + delay_us);
-	return t;
+	return arm_new(*loop, t, arm_time(*loop) + delay_us);
 }
 
-// The C API's timeout_add*, without a call through the PLT from one exported function to another.
-timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *callback, void *context)
+[[gnu::noinline]] timeout *add_c_slow(ioloop *loop, unsigned int msecs, timeout_callback_t *callback,
+				      void *context)
 {
 	return with_errno<timeout *>(nullptr, [&] {
 		return add(loop, std::int64_t(msecs) * 1000, true, callback, context, nullptr);
 	});
+}
+
+// The C API's timeout_add*, without a call through the PLT from one exported function to another.
+// The usual case (inside a callback, a free slot and heap room at hand) makes no call but, at
+// the end, a tail call: the compiler then saves no registers for it, and nothing can throw, so
+// it needs no with_errno either. Anything else takes add_c_slow.
+inline timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *callback, void *context)
+{
+	if (loop == nullptr || callback == nullptr || !loop->in_iteration) [[unlikely]]
+		return add_c_slow(loop, msecs, callback, context);
+	TimeoutHeap &q = loop->timeouts;
+	// msecs * 1000 is far below max_interval_us
+	if (!q.slots.ready() || !q.reserved(q.slots.in_use() + 1)) [[unlikely]]
+		return add_c_slow(loop, msecs, callback, context);
+	std::int64_t interval_us = std::int64_t(msecs) * 1000;
+	q.set_epoch(loop->wait_count);
+	timeout *t = build(q.slots.take_ready(), q.armed(loop->now_us + interval_us), loop,
+			   interval_us, true, callback, context, nullptr);
+	return from_entry(q.push_armed(&t->heap, true));
 }
 
 void free_timeout(ioloop &loop, timeout *t)
@@ -84,6 +116,21 @@ void free_timeout(ioloop &loop, timeout *t)
 		t->release(t->context);
 	t->~timeout();
 	loop.timeouts.slots.put(t);
+}
+
+// timeout_remove of a timeout with a release function, or of the one whose callback runs.
+[[gnu::noinline]] void remove_slow(ioloop &loop, timeout *t)
+{
+	if (t->heap.queued())
+		loop.timeouts.erase(&t->heap);
+	// Only its own callback, running now, still uses it (and, for the C++ API, the callable
+	// that release frees): that one waits for the end of the iteration.
+	if (&t->heap == loop.timeouts.running) {
+		t->next_dead = loop.dead_timeouts;
+		loop.dead_timeouts = t;
+		return;
+	}
+	free_timeout(loop, t);
 }
 
 } // namespace
@@ -191,8 +238,7 @@ struct timeout *timeout_add_absolute_to(struct ioloop *loop, const struct timeva
 		refresh_wall_time();
 		std::int64_t wall_now = std::int64_t(ioloop_timeval.tv_sec) * 1000000 + ioloop_timeval.tv_usec;
 		std::int64_t at = std::int64_t(time->tv_sec) * 1000000 + time->tv_usec;
-		arm_new(*loop, t, arm_time(*loop) + std::max<std::int64_t>(at - wall_now, 0));
-		return t;
+		return arm_new(*loop, t, arm_time(*loop) + std::max<std::int64_t>(at - wall_now, 0));
 	});
 }
 
@@ -208,18 +254,20 @@ void timeout_remove(struct timeout **timeout)
 		return;
 	struct timeout *t = std::exchange(*timeout, nullptr);
 	ioloop &loop = *t->loop;
-	if (t->heap.queued())
-		loop.timeouts.erase(&t->heap);
-	// Only its own callback, running now, still uses it (and, for the C++ API, the callable
-	// that release frees): that one waits for the end of the iteration. Any other is freed at
-	// once, so that a timeout added next reuses its slot while it is still in the cache (a
-	// cancel + add at 100000 timeouts measured a cache miss less).
-	if (&t->heap == loop.timeouts.running) {
-		t->next_dead = loop.dead_timeouts;
-		loop.dead_timeouts = t;
+	// The usual case (a C timeout, not the running one) calls nothing, so that it saves no
+	// registers.
+	if (t->release != nullptr || &t->heap == loop.timeouts.running) [[unlikely]] {
+		remove_slow(loop, t);
 		return;
 	}
-	free_timeout(loop, t);
+	// Freed at once, so that a timeout added next reuses its slot while it is still in the
+	// cache (a cancel + add at 100000 timeouts measured a cache miss less). Freed first, then
+	// taken out of the queue, which does not read it: that is a tail call.
+	std::uint32_t at = t->heap.index;
+	t->~timeout();
+	loop.timeouts.slots.put(t);
+	if (at != TimeoutHeap::not_queued)
+		loop.timeouts.erase_at(at);
 }
 
 void timeout_reset(struct timeout *timeout)
@@ -227,13 +275,14 @@ void timeout_reset(struct timeout *timeout)
 	if (timeout == nullptr)
 		return;
 	ioloop &loop = *timeout->loop;
-	std::int64_t deadline_us = arm_time(loop) + timeout->interval_us;
-	if (!timeout->heap.queued()) { // a one-shot that fired
-		push_again(loop, timeout, deadline_us);
+	// The usual case (inside a callback, still queued) calls nothing but, maybe, a tail call, so
+	// that it saves no registers.
+	if (!loop.in_iteration || !timeout->heap.queued()) [[unlikely]] {
+		reset_slow(loop, timeout);
 		return;
 	}
 	loop.timeouts.set_epoch(loop.wait_count);
-	loop.timeouts.rearm(&timeout->heap, deadline_us); // usually lazy: a few stores
+	loop.timeouts.rearm(&timeout->heap, loop.now_us + timeout->interval_us); // usually lazy
 }
 
 } // extern "C"

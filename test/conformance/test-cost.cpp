@@ -54,8 +54,9 @@ TEST_CASE("timeout heap matches a reference model under random operations", "[ti
 	for (int round = 0; round < 20; round++) {
 		TimeoutHeap heap;
 		std::vector<TimeoutHeap::Entry> entries(300);
+		heap.reserve(entries.size());
 		std::map<std::pair<std::int64_t, std::uint64_t>, TimeoutHeap::Entry *> model;
-		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq); };
+		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq()); };
 		for (int op = 0; op < 5000; op++) {
 			auto &e = entries[rng() % entries.size()];
 			std::int64_t deadline = rng() % 50; // many equal deadlines
@@ -109,8 +110,9 @@ TEST_CASE("timeout queue matches a reference model with in-order re-arms", "[tim
 	for (int round = 0; round < 6; round++) {
 		TimeoutHeap heap;
 		std::vector<TimeoutHeap::Entry> entries(round < 3 ? 200 : 3000);
+		heap.reserve(entries.size());
 		std::map<std::pair<std::int64_t, std::uint64_t>, TimeoutHeap::Entry *> model;
-		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq); };
+		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq()); };
 		// the later rounds: one interval (all of it fits the run) and more removals (holes)
 		const std::vector<std::int64_t> intervals =
 		    round % 2 == 0 ? std::vector<std::int64_t>{0, 10, 10, 10, 250, 250}
@@ -179,6 +181,7 @@ TEST_CASE("timeout queue: a full run squeezes out its holes or leaves the rest t
 	using ioloop_detail::TimeoutHeap;
 	TimeoutHeap heap;
 	std::vector<TimeoutHeap::Entry> e(200);
+	heap.reserve(e.size());
 	std::vector<TimeoutHeap::Entry *> expected;
 	for (int i = 0; i < 64; i++) // in order: all in the run, which is then full
 		heap.push(&e[i], 100 + i);
@@ -198,6 +201,97 @@ TEST_CASE("timeout queue: a full run squeezes out its holes or leaves the rest t
 	expected.push_back(&e[64]);
 	REQUIRE(heap.size() == expected.size());
 	for (TimeoutHeap::Entry *want : expected) {
+		REQUIRE(heap.top() == want);
+		heap.erase(want);
+	}
+	CHECK(heap.empty());
+}
+
+// Ties in the heap: its nodes carry only deadlines, and an equal deadline is ordered by the
+// sequence frozen in the entry (timeout-heap.hpp). Few deadlines, armed out of order so that
+// they go to the heap, re-armed to the same deadline (lazy, behind the others) and to others,
+// looked at rarely so that stale nodes pile up; now and then 2^32 arms pass, so that a re-arm
+// finds its lead too long to keep lazy. Checked against the model at every look.
+TEST_CASE("timeout queue keeps arming order among equal deadlines through lazy re-arms",
+	  "[timeouts][heap]")
+{
+	using ioloop_detail::TimeoutHeap;
+	std::mt19937 rng(4242);
+	for (int round = 0; round < 8; round++) {
+		TimeoutHeap heap;
+		std::vector<TimeoutHeap::Entry> entries(round < 4 ? 60 : 2000);
+		heap.reserve(entries.size());
+		std::map<std::pair<std::int64_t, std::uint64_t>, TimeoutHeap::Entry *> model;
+		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq()); };
+		std::int64_t now = 0;
+		for (int op = 0; op < 30000; op++) {
+			auto &e = entries[rng() % entries.size()];
+			unsigned what = rng() % 32;
+			std::int64_t deadline = now + std::int64_t(rng() % 6) * 10; // many equal
+			if (what < 10) {
+				if (e.queued()) {
+					model.erase(key(e));
+					heap.rearm(&e, what < 5 ? e.deadline_us : deadline); // same: lazy
+				} else {
+					heap.push(&e, deadline);
+				}
+				model[key(e)] = &e;
+			} else if (what < 14) {
+				if (e.queued()) {
+					model.erase(key(e));
+					heap.erase(&e);
+				}
+			} else if (what < 20) {
+				TimeoutHeap::Entry *due = heap.first_due(now);
+				auto first = model.begin();
+				bool model_due = first != model.end() && first->first.first <= now;
+				REQUIRE((due != nullptr) == model_due);
+				if (due != nullptr) {
+					REQUIRE(due == first->second);
+					model.erase(first);
+					if (rng() % 2 != 0) {
+						heap.rearm_first(due, now + std::int64_t(rng() % 6) * 10);
+						model[key(*due)] = due;
+					} else {
+						heap.erase(due);
+					}
+				}
+			} else if (what < 21) {
+				now += 10;
+			} else if (what < 22 && rng() % 64 == 0) {
+				heap.skip_seq(std::uint64_t(1) << 32);
+			}
+			REQUIRE(heap.size() == model.size());
+			if (!model.empty() && rng() % 16 == 0) {
+				REQUIRE(heap.earliest_bound() <= model.begin()->first.first);
+				REQUIRE(heap.top() == model.begin()->second);
+			}
+		}
+		while (!model.empty()) {
+			REQUIRE(heap.top() == model.begin()->second);
+			heap.erase(heap.top());
+			model.erase(model.begin());
+		}
+		CHECK(heap.empty());
+	}
+}
+
+TEST_CASE("timeout queue: a re-arm to the same deadline goes behind the others armed for it",
+	  "[timeouts][heap]")
+{
+	using ioloop_detail::TimeoutHeap;
+	TimeoutHeap heap;
+	std::vector<TimeoutHeap::Entry> e(5);
+	heap.reserve(e.size());
+	heap.push(&e[4], 20); // the run's last: the pushes at 10 go to the heap
+	heap.push(&e[0], 10);
+	heap.push(&e[1], 10);
+	heap.push(&e[2], 10);
+	heap.rearm(&e[0], 10);                 // lazy: its node stays first, stale
+	heap.skip_seq(std::uint64_t(1) << 32); // 2^32 arms later ...
+	heap.push(&e[3], 10);
+	heap.rearm(&e[1], 10); // ... a lead too long to keep: moved at once, behind e[3]
+	for (auto *want : {&e[2], &e[0], &e[3], &e[1], &e[4]}) {
 		REQUIRE(heap.top() == want);
 		heap.erase(want);
 	}
