@@ -140,7 +140,6 @@ private:
 	std::string mailbox_name_;
 	bool read_only_ = false;
 	Mailbox mailbox_;
-	Mailbox login_inbox_; // INBOX as LOGIN read it, until the next command
 	Keywords keywords_;
 	std::vector<ViewMessage> view_;
 	std::uint32_t view_max_uid_ = 0; // every UID up to this one has been announced

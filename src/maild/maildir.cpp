@@ -182,12 +182,19 @@ private:
 	int fd_;
 };
 
-bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
+bool Mailbox::prepare(const std::string &dir, std::string &error)
 {
 	for (const char *sub : {"", "/cur", "/new", "/tmp"}) {
 		if (!ensure_dir(dir + sub, error))
 			return false;
 	}
+	return true;
+}
+
+bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
+{
+	if (!prepare(dir, error))
+		return false;
 	MailboxLock lock(dir);
 	return open_locked(dir, out, error);
 }

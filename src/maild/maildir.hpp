@@ -51,6 +51,9 @@ public:
 	// into cur/ with ":2," info, gives files without a UID the next ones in name order,
 	// computes missing sizes once, and rewrites the uidlist when any of that changed.
 	static bool open(const std::string &dir, Mailbox &out, std::string &error);
+	// Makes sure dir and its cur/, new/ and tmp/ are there (creating what is missing), without
+	// reading the mailbox: what IMAP's LOGIN checks. False with `error`.
+	static bool prepare(const std::string &dir, std::string &error);
 	// open() again when stale(); false with `error` only when that fails.
 	bool refresh(std::string &error);
 	// The same without asking stale() first, for a caller that just did.
