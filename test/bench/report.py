@@ -44,8 +44,8 @@ MISSED_NOTES = [
      'machine\'s other load (the "others\' cpus" column).'),
     (('chain plain, kevent on the emulation', 'chain rearm, kevent on the emulation'),
      'kevent on the emulation: the emulation does in user space what a kernel kqueue does inside '
-     '(about 230 instructions a event), and it asks the kernel for the bytes readable (an FIONREAD '
-     'ioctl) on every read event, to fill the event\'s `data` as FreeBSD does: one system call a '
+     '(about 230 instructions an event), and it asks the kernel for the bytes readable (an FIONREAD '
+     'ioctl) on every read event, to fill the event\'s `data` as FreeBSD does: one system call an '
      'event more than the epoll handler.'),
 ]
 ISSUE_PEERS = {'libev': (156, 295), 'libevent': (329, 1571), 'epoll-floor': (53, None)}
@@ -532,13 +532,12 @@ def remains(rows):
         sp = spread()
         notes.append(
             'Chain wall time against libev and the floor: the loop\'s own work is a small part of an '
-            'event here. About 100 user-space instructions (under 40 ns) sit beside a recv, a send and '
-            'a share of an epoll_wait in the kernel, about 1-6 µs, and those calls are the same for '
-            'every contender (see the syscall rows). A ratio a few percent over 1.00 is inside what '
-            'the rounds of one contender spread'
-            + (f' ({100 * sp:.0f}% between fastest and slowest round, the median over these runs)' if sp else '')
-            + '. Which N comes out worst changes from run to run. The instruction and syscall counts '
-            'are the figures that do not move.')
+            'event here, about 100 user-space instructions (under 40 ns) beside a recv, a send and a '
+            'share of an epoll_wait in the kernel, 1-6 µs, the same calls for every contender (see the '
+            'syscall rows). The median over N is close to 1.00; the worst single N is not, and which N '
+            'it is changes from run to run: on this shared VM the rounds of one contender spread'
+            + (f' by {100 * sp:.0f}% from fastest to slowest (the median over these runs)' if sp else '')
+            + '. The instruction and syscall counts are the figures that do not move.')
     for prefixes, text in MISSED_NOTES:
         if any(m.startswith(prefixes) for m in missed):
             notes.append(text)
