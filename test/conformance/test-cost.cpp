@@ -47,55 +47,99 @@ TEST_CASE("13. dispatching events and firing timeouts allocates nothing", "[sema
 	CHECK(allocation_count() > probe);
 }
 
+namespace {
+
+// A TimeoutHeap beside the order it must keep: (deadline, arming sequence) -> entry.
+struct HeapModel {
+	ioloop_detail::TimeoutHeap heap;
+	std::map<std::pair<std::int64_t, std::uint64_t>, ioloop_detail::TimeoutHeap::Entry *> model;
+
+	static std::pair<std::int64_t, std::uint64_t> key(const ioloop_detail::TimeoutHeap::Entry &e)
+	{
+		return {e.deadline_us, e.seq()};
+	}
+	void arm(ioloop_detail::TimeoutHeap::Entry &e, std::int64_t deadline)
+	{
+		if (e.queued()) {
+			model.erase(key(e));
+			heap.rearm(&e, deadline);
+		} else {
+			heap.push(&e, deadline);
+		}
+		model[key(e)] = &e;
+	}
+	void remove(ioloop_detail::TimeoutHeap::Entry &e)
+	{
+		if (e.queued()) {
+			model.erase(key(e));
+			heap.erase(&e);
+		}
+	}
+	// Takes what is due at `now`, which must be the model's first; re-armed at `again(due)` when
+	// that is given (a repeating timeout firing), else removed.
+	template <class Again> void fire(std::int64_t now, bool rearm, Again again)
+	{
+		ioloop_detail::TimeoutHeap::Entry *due = heap.first_due(now);
+		auto first = model.begin();
+		bool model_due = first != model.end() && first->first.first <= now;
+		REQUIRE((due != nullptr) == model_due);
+		if (due == nullptr)
+			return;
+		REQUIRE(due == first->second);
+		model.erase(first);
+		if (rearm) {
+			heap.rearm_first(due, again(*due));
+			model[key(*due)] = due;
+		} else {
+			heap.erase(due);
+		}
+	}
+	// Everything comes out in the model's order.
+	void drain()
+	{
+		while (!model.empty()) {
+			REQUIRE(heap.top() == model.begin()->second);
+			heap.erase(heap.top());
+			model.erase(model.begin());
+		}
+		CHECK(heap.empty());
+	}
+};
+
+} // namespace
+
 TEST_CASE("timeout heap matches a reference model under random operations", "[timeouts][heap]")
 {
-	using ioloop_detail::TimeoutHeap;
 	std::mt19937 rng(12345);
 	for (int round = 0; round < 20; round++) {
-		TimeoutHeap heap;
-		std::vector<TimeoutHeap::Entry> entries(300);
-		heap.reserve(entries.size());
-		std::map<std::pair<std::int64_t, std::uint64_t>, TimeoutHeap::Entry *> model;
-		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq()); };
+		std::vector<ioloop_detail::TimeoutHeap::Entry> entries(300);
+		HeapModel m;
+		m.heap.reserve(entries.size());
 		for (int op = 0; op < 5000; op++) {
 			auto &e = entries[rng() % entries.size()];
 			std::int64_t deadline = rng() % 50; // many equal deadlines
 			switch (rng() % 4) {
 			case 0:
 			case 1:
-				if (e.queued()) {
-					model.erase(key(e));
-					heap.rearm(&e, deadline);
-				} else {
-					heap.push(&e, deadline);
-				}
-				model[key(e)] = &e;
+				m.arm(e, deadline);
 				break;
 			case 2:
-				if (e.queued()) {
-					model.erase(key(e));
-					heap.erase(&e);
-				}
+				m.remove(e);
 				break;
 			case 3:
-				if (!model.empty()) {
-					REQUIRE(heap.top() == model.begin()->second);
-					TimeoutHeap::Entry *top = heap.top();
-					model.erase(model.begin());
-					heap.erase(top);
+				if (!m.model.empty()) {
+					REQUIRE(m.heap.top() == m.model.begin()->second);
+					ioloop_detail::TimeoutHeap::Entry *top = m.heap.top();
+					m.model.erase(m.model.begin());
+					m.heap.erase(top);
 				}
 				break;
 			}
-			REQUIRE(heap.size() == model.size());
-			if (!model.empty())
-				REQUIRE(heap.top() == model.begin()->second);
+			REQUIRE(m.heap.size() == m.model.size());
+			if (!m.model.empty())
+				REQUIRE(m.heap.top() == m.model.begin()->second);
 		}
-		while (!model.empty()) { // drains in exactly the model's order
-			REQUIRE(heap.top() == model.begin()->second);
-			heap.erase(heap.top());
-			model.erase(model.begin());
-		}
-		CHECK(heap.empty());
+		m.drain(); // in exactly the model's order
 	}
 }
 
@@ -105,73 +149,41 @@ TEST_CASE("timeout heap matches a reference model under random operations", "[ti
 // against the same model. Enough of them to grow the run and to squeeze its holes out.
 TEST_CASE("timeout queue matches a reference model with in-order re-arms", "[timeouts][heap]")
 {
-	using ioloop_detail::TimeoutHeap;
 	std::mt19937 rng(777);
 	for (int round = 0; round < 6; round++) {
-		TimeoutHeap heap;
-		std::vector<TimeoutHeap::Entry> entries(round < 3 ? 200 : 3000);
-		heap.reserve(entries.size());
-		std::map<std::pair<std::int64_t, std::uint64_t>, TimeoutHeap::Entry *> model;
-		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq()); };
+		std::vector<ioloop_detail::TimeoutHeap::Entry> entries(round < 3 ? 200 : 3000);
+		HeapModel m;
+		m.heap.reserve(entries.size());
 		// the later rounds: one interval (all of it fits the run) and more removals (holes)
 		const std::vector<std::int64_t> intervals =
 		    round % 2 == 0 ? std::vector<std::int64_t>{0, 10, 10, 10, 250, 250}
 				   : std::vector<std::int64_t>{10};
 		const unsigned removals = round % 2 == 0 ? 2 : 4;
 		std::int64_t now = 1000;
-		auto arm = [&](TimeoutHeap::Entry &e, std::int64_t deadline) {
-			if (e.queued()) {
-				model.erase(key(e));
-				heap.rearm(&e, deadline);
-			} else {
-				heap.push(&e, deadline);
-			}
-			model[key(e)] = &e;
-		};
 		for (int op = 0; op < 40000; op++) {
 			auto &e = entries[rng() % entries.size()];
 			unsigned what = rng() % 16;
 			if (what < 7) { // in order: now + one of a few intervals
-				arm(e, now + intervals[rng() % intervals.size()]);
+				m.arm(e, now + intervals[rng() % intervals.size()]);
 			} else if (what < 8) { // anywhere, earlier or later
-				arm(e, now + std::int64_t(rng() % 400) - 100);
+				m.arm(e, now + std::int64_t(rng() % 400) - 100);
 			} else if (what < 8 + removals) {
-				if (e.queued()) {
-					model.erase(key(e));
-					heap.erase(&e);
-				}
+				m.remove(e);
 			} else if (what < 14) { // fire what is due, re-arming some as repeating timeouts do
-				TimeoutHeap::Entry *due = heap.first_due(now);
-				auto first = model.begin();
-				bool model_due = first != model.end() && first->first.first <= now;
-				REQUIRE((due != nullptr) == model_due);
-				if (due != nullptr) {
-					REQUIRE(due == first->second);
-					model.erase(first);
-					if (rng() % 2 != 0) {
-						heap.rearm_first(due, std::max(due->deadline_us, now) +
-									     intervals[rng() % intervals.size()]);
-						model[key(*due)] = due;
-					} else {
-						heap.erase(due);
-					}
-				}
+				m.fire(now, rng() % 2 != 0, [&](const ioloop_detail::TimeoutHeap::Entry &due) {
+					return std::max(due.deadline_us, now) + intervals[rng() % intervals.size()];
+				});
 			} else {
 				now += rng() % 8;
 			}
-			REQUIRE(heap.size() == model.size());
-			if (!model.empty()) {
-				REQUIRE(heap.earliest_bound() <= model.begin()->first.first);
+			REQUIRE(m.heap.size() == m.model.size());
+			if (!m.model.empty()) {
+				REQUIRE(m.heap.earliest_bound() <= m.model.begin()->first.first);
 				if (rng() % 4 == 0) // not always: stale nodes should pile up between looks
-					REQUIRE(heap.top() == model.begin()->second);
+					REQUIRE(m.heap.top() == m.model.begin()->second);
 			}
 		}
-		while (!model.empty()) {
-			REQUIRE(heap.top() == model.begin()->second);
-			heap.erase(heap.top());
-			model.erase(model.begin());
-		}
-		CHECK(heap.empty());
+		m.drain();
 	}
 }
 
@@ -215,64 +227,36 @@ TEST_CASE("timeout queue: a full run squeezes out its holes or leaves the rest t
 TEST_CASE("timeout queue keeps arming order among equal deadlines through lazy re-arms",
 	  "[timeouts][heap]")
 {
-	using ioloop_detail::TimeoutHeap;
 	std::mt19937 rng(4242);
 	for (int round = 0; round < 8; round++) {
-		TimeoutHeap heap;
-		std::vector<TimeoutHeap::Entry> entries(round < 4 ? 60 : 2000);
-		heap.reserve(entries.size());
-		std::map<std::pair<std::int64_t, std::uint64_t>, TimeoutHeap::Entry *> model;
-		auto key = [](TimeoutHeap::Entry &e) { return std::make_pair(e.deadline_us, e.seq()); };
+		std::vector<ioloop_detail::TimeoutHeap::Entry> entries(round < 4 ? 60 : 2000);
+		HeapModel m;
+		m.heap.reserve(entries.size());
 		std::int64_t now = 0;
 		for (int op = 0; op < 30000; op++) {
 			auto &e = entries[rng() % entries.size()];
 			unsigned what = rng() % 32;
 			std::int64_t deadline = now + std::int64_t(rng() % 6) * 10; // many equal
 			if (what < 10) {
-				if (e.queued()) {
-					model.erase(key(e));
-					heap.rearm(&e, what < 5 ? e.deadline_us : deadline); // same: lazy
-				} else {
-					heap.push(&e, deadline);
-				}
-				model[key(e)] = &e;
+				m.arm(e, what < 5 && e.queued() ? e.deadline_us : deadline); // same: lazy
 			} else if (what < 14) {
-				if (e.queued()) {
-					model.erase(key(e));
-					heap.erase(&e);
-				}
+				m.remove(e);
 			} else if (what < 20) {
-				TimeoutHeap::Entry *due = heap.first_due(now);
-				auto first = model.begin();
-				bool model_due = first != model.end() && first->first.first <= now;
-				REQUIRE((due != nullptr) == model_due);
-				if (due != nullptr) {
-					REQUIRE(due == first->second);
-					model.erase(first);
-					if (rng() % 2 != 0) {
-						heap.rearm_first(due, now + std::int64_t(rng() % 6) * 10);
-						model[key(*due)] = due;
-					} else {
-						heap.erase(due);
-					}
-				}
+				m.fire(now, rng() % 2 != 0, [&](const ioloop_detail::TimeoutHeap::Entry &) {
+					return now + std::int64_t(rng() % 6) * 10;
+				});
 			} else if (what < 21) {
 				now += 10;
 			} else if (what < 22 && rng() % 64 == 0) {
-				heap.skip_seq(std::uint64_t(1) << 32);
+				m.heap.skip_seq(std::uint64_t(1) << 32);
 			}
-			REQUIRE(heap.size() == model.size());
-			if (!model.empty() && rng() % 16 == 0) {
-				REQUIRE(heap.earliest_bound() <= model.begin()->first.first);
-				REQUIRE(heap.top() == model.begin()->second);
+			REQUIRE(m.heap.size() == m.model.size());
+			if (!m.model.empty() && rng() % 16 == 0) {
+				REQUIRE(m.heap.earliest_bound() <= m.model.begin()->first.first);
+				REQUIRE(m.heap.top() == m.model.begin()->second);
 			}
 		}
-		while (!model.empty()) {
-			REQUIRE(heap.top() == model.begin()->second);
-			heap.erase(heap.top());
-			model.erase(model.begin());
-		}
-		CHECK(heap.empty());
+		m.drain();
 	}
 }
 
