@@ -3,11 +3,10 @@
 then -X EXPUNGE, exit 78 for a missing message, 67 for a bad password, --sasl-ir."""
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smoke"))
-from maildtest import (SAMPLES, SKIP, Maild, Root, check, crlf, find_message, flags_of, mailbox_dir,  # noqa: E402
+from maildtest import (SAMPLES, SKIP, Maild, Root, check, crlf, curl, find_message, flags_of, mailbox_dir,  # noqa: E402
                        message_files, parse, text, time_limit)
 
 exe = sys.argv[1]
@@ -26,9 +25,6 @@ with Root() as root:
     with Maild(exe, root, imap=True) as m:
         url = "imap://127.0.0.1:%d/" % m.imap_port
 
-        def curl(*args, user="alice:open sesame"):
-            return subprocess.run(["curl", "-sS", "--max-time", "10", "-u", user] + list(args),
-                                  capture_output=True, timeout=20)
 
         r = curl(url)
         listed = {text(parse(l)[4]) for l in r.stdout.split(b"\r\n") if l.startswith(b"* LIST")}

@@ -2,11 +2,10 @@
 and delete with -X DELE -I (applied at curl's QUIT)."""
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smoke"))
-from maildtest import SAMPLES, SKIP, Maild, Root, check, crlf, time_limit  # noqa: E402
+from maildtest import SAMPLES, SKIP, Maild, Root, check, crlf, curl, time_limit  # noqa: E402
 
 exe = sys.argv[1]
 if not shutil.which("curl"):
@@ -20,9 +19,6 @@ with Root() as root:
     with Maild(exe, root) as m:
         url = "pop3://127.0.0.1:%d/" % m.port
 
-        def curl(*args, user="alice:open sesame"):
-            return subprocess.run(["curl", "-sS", "--max-time", "10", "-u", user] + list(args),
-                                  capture_output=True, timeout=20)
 
         r = curl(url)
         check(r.returncode == 0 and len(r.stdout.splitlines()) == len(SAMPLES), "curl lists %d messages" % len(SAMPLES))

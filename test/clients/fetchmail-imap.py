@@ -8,7 +8,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smoke"))
-from maildtest import SAMPLES, SKIP, Maild, Root, check, run_fetchmail, flags_of, message_files, time_limit  # noqa: E402
+from maildtest import SAMPLES, SKIP, Maild, Root, check, fetchmail_delivered, run_fetchmail, flags_of, message_files, time_limit  # noqa: E402
 
 exe = sys.argv[1]
 if not shutil.which("fetchmail"):
@@ -18,21 +18,8 @@ time_limit(55)
 
 
 def normalise(data):
-    """fetchmail's delivery back to the stored message: LF ends, no Received: header it added,
-    a final newline."""
-    text = data.replace(b"\r\n", b"\n")
-    head, sep, body = text.partition(b"\n\n")
-    kept = []
-    skipping = False
-    for l in head.split(b"\n"):
-        if l.lower().startswith(b"received:"):
-            skipping = True
-            continue
-        if skipping and l[:1] in (b" ", b"\t"):
-            continue
-        skipping = False
-        kept.append(l)
-    out = b"\n".join(kept) + sep + body
+    """fetchmail's delivery back to the stored message, with a final newline."""
+    out = fetchmail_delivered(data)
     return out if out.endswith(b"\n") else out + b"\n"
 
 

@@ -6,31 +6,13 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smoke"))
-from maildtest import SAMPLES, SKIP, Maild, Root, check, run_fetchmail, time_limit  # noqa: E402
+from maildtest import SAMPLES, SKIP, Maild, Root, check, fetchmail_delivered, run_fetchmail, time_limit  # noqa: E402
 
 exe = sys.argv[1]
 if not shutil.which("fetchmail"):
     print("SKIP: fetchmail is not installed")
     sys.exit(SKIP)
 time_limit(55)
-
-
-def normalise(data):
-    """fetchmail's delivery back to the stored message: LF ends, no Received: header it added."""
-    text = data.replace(b"\r\n", b"\n")
-    head, sep, body = text.partition(b"\n\n")
-    lines = head.split(b"\n")
-    kept = []
-    skipping = False
-    for l in lines:
-        if l.lower().startswith(b"received:"):
-            skipping = True
-            continue
-        if skipping and l[:1] in (b" ", b"\t"):
-            continue
-        skipping = False
-        kept.append(l)
-    return b"\n".join(kept) + sep + body
 
 
 def stored_form(data):
@@ -51,23 +33,23 @@ with Root() as root:
 
         r, got = fetch(root, m.port, "keep-all", ["--keep", "--all"])
         check(r.returncode == 0, "fetchmail --keep --all exits 0 (%s)" % err(r))
-        check(sorted(normalise(g) for g in got) == want, "it delivered the %d messages exactly" % len(got))
+        check(sorted(fetchmail_delivered(g) for g in got) == want, "it delivered the %d messages exactly" % len(got))
         check(len(root.files("alice", "cur")) == len(SAMPLES), "keep mode left the messages on the server")
 
         # Without --all fetchmail asks UIDL and records the ids it has seen.
         r, got = fetch(root, m.port, "keep-uidl", ["--keep"])
-        check(r.returncode == 0 and sorted(normalise(g) for g in got) == want,
+        check(r.returncode == 0 and sorted(fetchmail_delivered(g) for g in got) == want,
               "fetchmail --keep (UIDL mode) fetches the %d unseen messages" % len(got))
 
         late = b"From: late@example.org\nSubject: late\nMessage-ID: <late@test>\n\nnew since the last run\n"
         root.deliver("alice", "1800000000.M7P7.test", late, "new")
         r, got = fetch(root, m.port, "keep-new", ["--keep"])
         check(r.returncode == 0, "fetchmail --keep (new mail only, by UIDL) exits 0 (%s)" % err(r))
-        check([normalise(g) for g in got] == [late], "only the new message was fetched: UIDLs are stable")
+        check([fetchmail_delivered(g) for g in got] == [late], "only the new message was fetched: UIDLs are stable")
 
         r, got = fetch(root, m.port, "delete", ["--all"])
         check(r.returncode == 0, "fetchmail (delete mode) exits 0 (%s)" % err(r))
-        check(sorted(normalise(g) for g in got) == sorted(want + [late]),
+        check(sorted(fetchmail_delivered(g) for g in got) == sorted(want + [late]),
               "delete mode delivered the %d messages exactly" % len(got))
         check(root.files("alice", "cur") == [], "delete mode removed them from the server")
         log = m.log_text()

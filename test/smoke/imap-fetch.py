@@ -4,10 +4,9 @@ item names and UID in every UID FETCH reply; \\Seen set by BODY[] but not BODY.P
 BODYSTRUCTURE and BODY[1]/BODY[2] of a multipart sample; sequence sets; curl fetches."""
 import re
 import shutil
-import subprocess
 import sys
 
-from maildtest import (SAMPLES, Maild, Root, check, crlf, fetches, flags_of, header_of, mailbox_dir,
+from maildtest import (SAMPLES, Maild, Root, check, crlf, curl, fetches, flags_of, header_of, mailbox_dir,
                        message_files, text, text_of, time_limit, uids)
 
 exe = sys.argv[1]
@@ -182,9 +181,6 @@ with Root() as root:
         if shutil.which("curl"):
             url = "imap://127.0.0.1:%d/" % m.imap_port
 
-            def curl(*args):
-                return subprocess.run(["curl", "-sS", "--max-time", "10", "-u", "alice:open sesame"] + list(args),
-                                      capture_output=True, timeout=20)
             out = curl(url)
             check(out.returncode == 0 and b"INBOX" in out.stdout, "curl lists mailboxes (LIST \"\" *)")
             for i in (3, 4):

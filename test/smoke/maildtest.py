@@ -141,6 +141,30 @@ def run_fetchmail(root, protocol, port, mode, flags):
     return r, got
 
 
+def curl(*args, user="alice:open sesame"):
+    """curl as CLIENTS.md runs it against maild (-sS, 10 s at most, -u user); the CompletedProcess."""
+    return subprocess.run(["curl", "-sS", "--max-time", "10", "-u", user] + list(args),
+                          capture_output=True, timeout=20)
+
+
+def fetchmail_delivered(data):
+    """What fetchmail's MDA got, back to the stored message: LF line ends, without the Received:
+    header (and its continuation lines) fetchmail adds."""
+    text = data.replace(b"\r\n", b"\n")
+    head, sep, body = text.partition(b"\n\n")
+    kept = []
+    skipping = False
+    for l in head.split(b"\n"):
+        if l.lower().startswith(b"received:"):
+            skipping = True
+            continue
+        if skipping and l[:1] in (b" ", b"\t"):
+            continue
+        skipping = False
+        kept.append(l)
+    return b"\n".join(kept) + sep + body
+
+
 class Maild:
     """maild on 127.0.0.1:0; .port is the real POP3 port from its 'listening' line, .imap_port
     the IMAP one (with imap=True; pop3=False leaves out the POP3 listener)."""

@@ -4,10 +4,9 @@ SHA512-CRYPT; new/ -> cur/ and the S flag after RETR + QUIT; -ERR for LAST/STLS/
 import base64
 import os
 import shutil
-import subprocess
 import sys
 
-from maildtest import SAMPLES, USERS, Maild, Root, check, crlf, time_limit, wire
+from maildtest import SAMPLES, USERS, Maild, Root, check, crlf, curl, time_limit, wire
 
 exe = sys.argv[1]
 time_limit(50)
@@ -97,9 +96,6 @@ with Root() as root, Maild(exe, root) as m:
     # curl: list, fetch, UIDL, TOP, AUTH PLAIN with initial response.
     if shutil.which("curl"):
         url = "pop3://127.0.0.1:%d/" % m.port
-        def curl(*args):
-            return subprocess.run(["curl", "-sS", "--max-time", "10", "-u", "alice:open sesame"] + list(args),
-                                  capture_output=True, timeout=20)
         out = curl(url)
         check(out.returncode == 0 and out.stdout.split(b"\r\n")[:4] ==
               [b"%d %d" % (i + 1, len(e)) for i, e in enumerate(expected)], "curl lists the messages")
@@ -114,7 +110,7 @@ with Root() as root, Maild(exe, root) as m:
               "curl -X UIDL gives the same ids")
         out = curl("-X", "TOP 3 0", url)
         check(out.returncode == 0 and out.stdout.startswith(b"From: c@example.org\r\n"), "curl -X 'TOP 3 0'")
-        out = subprocess.run(["curl", "-sS", "--max-time", "10", "-u", "alice:nope", url], capture_output=True)
+        out = curl(url, user="alice:nope")
         check(out.returncode == 67, "curl with a bad password: login denied (67)")
     check(m.stop() == 0, "maild exits 0 on SIGTERM")
 print("PASS")
