@@ -199,6 +199,8 @@ private:
 	char tag_[16] = "";
 	unsigned tagno_ = 0;
 	void next_tag() { std::snprintf(tag_, sizeof tag_, "a%u", ++tagno_ % 1000000u); }
+	// Idle mode: the session stays open as it is, with no deadline, and counts as established.
+	void stay_idle();
 };
 
 struct Stats {
@@ -635,9 +637,7 @@ bool Session::imap_line(string_view line)
 	switch (step_) {
 	case Step::login:
 		if (load_.idle_mode() && !load_.cfg().select) { // logged in is enough
-			step_ = Step::idle;
-			deadline_.remove();
-			load_.idle_established();
+			stay_idle();
 			break;
 		}
 		next_tag();
@@ -650,9 +650,7 @@ bool Session::imap_line(string_view line)
 			return false;
 		}
 		if (load_.idle_mode()) {
-			step_ = Step::idle;
-			deadline_.remove();
-			load_.idle_established();
+			stay_idle();
 			break;
 		}
 		next_tag();
@@ -812,6 +810,13 @@ int Load::run_load()
 }
 
 // ---- Idle mode ------------------------------------------------------------------------------
+
+void Session::stay_idle()
+{
+	step_ = Step::idle;
+	deadline_.remove();
+	load_.idle_established();
+}
 
 void Load::idle_established()
 {
