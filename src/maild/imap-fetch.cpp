@@ -239,7 +239,7 @@ bool ImapSession::fetch_next_message()
 	return false;
 }
 
-void ImapSession::produce()
+void ImapSession::produce_fetch()
 {
 	while (fetch_ && !conn_.closed() && !conn_.output_full()) {
 		FetchJob &job = *fetch_;

@@ -90,6 +90,16 @@ void ImapSession::reset_command()
 	input_ = Input::command;
 }
 
+void ImapSession::produce()
+{
+	if (fetch_) {
+		produce_fetch();
+		return;
+	}
+	if (sliced_ && sliced_->step(std::chrono::steady_clock::now() + slice_time))
+		sliced_.reset();
+}
+
 // --- input -------------------------------------------------------------------------------
 
 void ImapSession::on_line(std::string_view line)

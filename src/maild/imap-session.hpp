@@ -18,6 +18,7 @@
 #include "maildir.hpp"
 #include "session-host.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,8 +45,8 @@ public:
 	void on_line(std::string_view line) override;
 	void on_line_too_long() override;
 	void on_raw(std::string_view chunk, bool last) override;
-	bool busy() const override { return delaying_ || fetch_ != nullptr; }
-	bool streaming() const override { return fetch_ != nullptr; }
+	bool busy() const override { return delaying_ || fetch_ != nullptr || sliced_ != nullptr; }
+	bool streaming() const override { return fetch_ != nullptr || sliced_ != nullptr; }
 	void produce() override;
 	void on_idle_timeout() override;
 
@@ -62,6 +63,19 @@ private:
 		bool expunged = false; // gone from disk, EXPUNGE not yet sent
 	};
 	struct FetchJob;
+
+	// A command that does its work in slices (COPY of many messages, ...): while one runs the
+	// session reads no further command, and the connection calls produce() whenever its output
+	// has room, so one slice runs per loop iteration and other clients are served in between.
+	class SlicedCommand {
+	public:
+		virtual ~SlicedCommand() = default;
+		// Works until `until` or until the output is over its bound; true once the command
+		// has sent its tagged reply.
+		virtual bool step(std::chrono::steady_clock::time_point until) = 0;
+	};
+	// How long one slice may hold the loop.
+	static constexpr std::chrono::milliseconds slice_time{20};
 
 	// Input.
 	void command_line(std::string_view line);
@@ -111,6 +125,7 @@ private:
 
 	// FETCH (imap-fetch.cpp).
 	void fetch(const ImapCommand &cmd);
+	void produce_fetch();
 	bool fetch_next_message();
 	bool fetch_open(const MessageFile &m);
 	void fetch_finish();
@@ -148,6 +163,7 @@ private:
 	iol::Timeout idle_poll_;
 
 	std::unique_ptr<FetchJob> fetch_;
+	std::unique_ptr<SlicedCommand> sliced_;
 };
 
 } // namespace maild
