@@ -190,7 +190,9 @@ void ImapSession::literal_start(const LiteralSpec &lit)
 		append_literal_begin(lit);
 		return;
 	}
-	if (cmd_.size() + lit.size + 2 > limits_.max_command) {
+	// cmd_ is within max_command here; the size is compared against what is left, so a size
+	// near 2^64 cannot wrap the sum into something small.
+	if (cmd_.size() + 2 > limits_.max_command || lit.size > limits_.max_command - cmd_.size() - 2) {
 		reject_literal(lit, current_tag() + " BAD Literal too large for this command\r\n");
 		return;
 	}
@@ -210,6 +212,17 @@ void ImapSession::reject_literal(const LiteralSpec &lit, std::string reply)
 	if (!lit.non_sync || lit.size == 0) {
 		reset_command();
 		conn_.send(reply);
+		return;
+	}
+	if (lit.size / 2 > limits_.append_limit) {
+		// A client a little over APPENDLIMIT is skipped and goes on; skipping any size would
+		// keep the connection reading for as long as the client cares to send (RFC 7888 lets
+		// the server answer and close instead).
+		reset_command();
+		conn_.send(reply);
+		untagged("BYE [TOOBIG] Literal too large");
+		state_ = State::logout;
+		conn_.close_after_output();
 		return;
 	}
 	rejected_reply_ = std::move(reply);

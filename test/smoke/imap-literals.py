@@ -3,7 +3,8 @@ login) answered in order; synchronizing literals get '+ ', LITERAL+ ones none; q
 escapes; a multi-MB APPEND literal streamed to the Maildir (bytes exact, maild's memory does not grow
 with it, fetched back exactly); --append-limit: {n} over it gets NO without '+', {n+} over it is
 read and dropped (its bytes are never run as commands), then NO; nothing is left in tmp/; a client
-that does not read a big FETCH holds maild's heap to a bound."""
+that does not read a big FETCH holds maild's heap to a bound; literal sizes near 2^64 are refused
+before any '+' and hold no memory."""
 import hashlib
 import os
 import socket
@@ -161,6 +162,43 @@ with Root() as root:
         check(r.cmd('LOGIN "carol" "pa\\"ss\\\\word"')[1].startswith(b"OK"), 'LOGIN with a quoted password holding \\" and \\\\')
         r.close()
 
+        check(m.stop() == 0, "clean exit")
+
+    # Literal sizes near 2^64: the size check must not wrap around into "fits", before or after
+    # login, and what the client sends next must not pile up in maild's memory.
+    with Maild(exe, root, imap=True) as m:
+        r = ImapRaw(m.imap_port)
+        for n in (18446744073709551615, 18446744073709551614, 18446744073709551613):
+            r.send(b"h%d LOGIN {%d}\r\n" % (n % 10, n))
+            reply = r.response(timeout=5)
+            check(reply is not None and reply.startswith(b"h%d BAD" % (n % 10)),
+                  "LOGIN {%d}: tagged BAD, no '+': %r" % (n, reply))
+        before = anon_kib(m.proc.pid)
+        chunk = b"x" * (1 << 20)
+        for _ in range(32):
+            r.send(chunk)
+        r.send(b"\r\n")
+        reply = r.response(timeout=10)
+        check(reply is not None and b"BAD Line too long" in reply, "the 32 MiB that followed were one over-long line: %r" % reply)
+        grown = anon_kib(m.proc.pid) - before
+        check(grown < 8 * 1024, "32 MiB after a refused huge literal: maild grew %d KiB (< 8 MiB)" % grown)
+        check(r.cmd("NOOP")[1].startswith(b"OK"), "the session goes on")
+        r.close()
+
+        r = m.iraw("alice")
+        for verb in ("SELECT", "STATUS", "CREATE"):
+            r.send(b"s1 %s {18446744073709551615}\r\n" % verb.encode())
+            reply = r.response(timeout=5)
+            check(reply is not None and reply.startswith(b"s1 BAD"), "%s {2^64-1}: tagged BAD, no '+': %r" % (verb, reply))
+        r.send(b"s2 APPEND INBOX {18446744073709551615}\r\n")
+        reply = r.response(timeout=5)
+        check(reply is not None and reply.startswith(b"s2 NO [TOOBIG]"), "APPEND {2^64-1}: NO [TOOBIG]: %r" % reply)
+        # A LITERAL+ literal far over every limit is not skipped for ever: BAD, BYE, closed.
+        r.send(b"s3 SELECT {18446744073709551615+}\r\n" + b"y" * 65536)
+        got = [r.response(timeout=5), r.response(timeout=5)]
+        check(got[0] is not None and got[0].startswith(b"s3 BAD") and got[1] is not None and got[1].startswith(b"* BYE"),
+              "{2^64-1+}: tagged BAD then BYE: %r" % got)
+        check(r.at_eof(), "then the connection is closed")
         check(m.stop() == 0, "clean exit")
 
     # --append-limit.
