@@ -682,6 +682,10 @@ void ImapSession::subscribe(const ImapCommand &cmd, bool on)
 		return;
 	std::string error;
 	if (!set_subscribed(user_root_, name, on, error)) {
+		if (error.rfind("[LIMIT]", 0) == 0) {
+			tagged(cmd.tag, "NO", error);
+			return;
+		}
 		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
 		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot save subscriptions");
 		return;

@@ -1,5 +1,6 @@
 #include "mail-folders.hpp"
 
+#include "file-io.hpp"
 #include "maildir.hpp"
 #include "uidlist.hpp"
 
@@ -8,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
-#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,21 +186,45 @@ bool rename_mailbox(const std::string &user_root, std::string_view from, std::st
 	return true;
 }
 
+namespace {
+
+// The subscriptions file is the user's to grow, one SUBSCRIBE at a time; past this it is refused.
+constexpr std::size_t subscriptions_limit = 1 << 20;
+
+// False only for a list too long to hold; a link or an odd file in its place is not the user's
+// list and reads as none (SUBSCRIBE then replaces it with a real file).
+bool read_subscriptions(const std::string &user_root, std::vector<std::string> &names)
+{
+	names.clear();
+	std::string text;
+	if (!read_regular_file(user_root + "/subscriptions", text, subscriptions_limit))
+		return errno != EFBIG && errno != EIO;
+	std::string_view rest = text;
+	while (!rest.empty()) {
+		std::string_view line = rest.substr(0, rest.find('\n'));
+		rest.remove_prefix(line.size() < rest.size() ? line.size() + 1 : line.size());
+		if (!line.empty() && std::find(names.begin(), names.end(), line) == names.end())
+			names.emplace_back(line);
+	}
+	return true;
+}
+
+} // namespace
+
 std::vector<std::string> load_subscriptions(const std::string &user_root)
 {
 	std::vector<std::string> names;
-	std::ifstream in(user_root + "/subscriptions");
-	std::string line;
-	while (std::getline(in, line)) {
-		if (!line.empty() && std::find(names.begin(), names.end(), line) == names.end())
-			names.push_back(line);
-	}
+	read_subscriptions(user_root, names);
 	return names;
 }
 
 bool set_subscribed(const std::string &user_root, std::string_view name, bool on, std::string &error)
 {
-	auto names = load_subscriptions(user_root);
+	std::vector<std::string> names;
+	if (!read_subscriptions(user_root, names)) {
+		error = errno_text(user_root + "/subscriptions");
+		return false;
+	}
 	auto it = std::find(names.begin(), names.end(), name);
 	if (on == (it != names.end()))
 		return true;
@@ -211,6 +235,10 @@ bool set_subscribed(const std::string &user_root, std::string_view name, bool on
 	std::string text;
 	for (const auto &n : names)
 		text += n + "\n";
+	if (text.size() > subscriptions_limit) {
+		error = "[LIMIT] Too many subscriptions";
+		return false;
+	}
 	if (!write_file_atomically(user_root, "subscriptions", text)) {
 		error = errno_text(user_root + "/subscriptions");
 		return false;

@@ -1,5 +1,6 @@
 #include "maildir.hpp"
 
+#include "file-io.hpp"
 #include "message-encoder.hpp"
 
 #include <algorithm>
@@ -454,10 +455,16 @@ bool Mailbox::claim_recent(std::string &error)
 Keywords Keywords::load(const std::string &dir)
 {
 	Keywords k;
-	std::ifstream in(dir + "/" + file_name);
-	std::string line;
-	while (k.names.size() < 26 && std::getline(in, line))
-		k.names.push_back(line);
+	std::string text;
+	// 26 names of a few hundred bytes at most; a link or an odd file is not ours: no keywords.
+	if (!read_regular_file(dir + "/" + file_name, text, 64 * 1024))
+		return k;
+	std::string_view rest = text;
+	while (k.names.size() < 26 && !rest.empty()) {
+		std::string_view line = rest.substr(0, rest.find('\n'));
+		rest.remove_prefix(line.size() < rest.size() ? line.size() + 1 : line.size());
+		k.names.emplace_back(line);
+	}
 	return k;
 }
 

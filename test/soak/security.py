@@ -10,6 +10,8 @@
     ('..', '/', '~bob', mUTF-7 spellings) shows only her mailboxes, her SELECT/STATUS of bob's
     folder name finds her own (or none), POP3 as alice gets only alice's messages, and nothing
     outside alice's directory is created or changed;
+  - subscriptions and maild-keywords that are symbolic links to another file are not read
+    through (LSUB, FLAGS) and are replaced, not written through;
   - with --workers 2, concurrent logins of a crypt user: every right password accepted, no wrong
     one."""
 import base64
@@ -184,6 +186,31 @@ with Root() as root:
     # --workers: logins verified on several threads at once. Every right password is accepted and
     # no wrong one, whichever thread verifies it (bob is a SHA512-CRYPT user: libcrypt's work
     # area must not be shared between the threads).
+    # The store's own small files are never read or written through a symbolic link: alice (or
+    # whoever planted the link) must not see another file's lines as subscriptions or keywords.
+    outside = os.path.join(root.dir, "outside.txt")
+    with open(outside, "w") as f:
+        f.write("LeakedLine\n")
+    alice_root = os.path.join(root.mail, "alice")
+    for name in ("subscriptions", "maild-keywords"):
+        os.symlink(outside, os.path.join(alice_root, name))
+    with Maild(exe, root, delay_ms=10, imap=True) as m:
+        r = m.iraw("alice")
+        lsub = b"\n".join(r.ok('LSUB "" "*"'))
+        check(b"LeakedLine" not in lsub, "LSUB does not show a linked file's lines: %r" % lsub)
+        flags = b"\n".join(r.ok("SELECT INBOX"))
+        check(b"LeakedLine" not in flags, "FLAGS does not show a linked file's lines as keywords")
+        r.ok("SUBSCRIBE INBOX")
+        r.ok("STORE 1 +FLAGS (Work)")
+        with open(outside) as f:
+            check(f.read() == "LeakedLine\n", "the linked file is unchanged")
+        for name in ("subscriptions", "maild-keywords"):
+            p = os.path.join(alice_root, name)
+            check(not os.path.islink(p) and os.path.isfile(p), "%s is now a file of alice's own" % name)
+        check(b"LeakedLine" not in b"\n".join(r.ok('LSUB "" "*"')), "LSUB still shows no linked line")
+        r.ok("LOGOUT")
+        check(m.stop() == 0, "clean exit")
+
     with Maild(exe, root, args=["--workers", "2"], delay_ms=10, log_level="warn", imap=True) as m:
         results = {"right accepted": 0, "right refused": 0, "wrong accepted": 0, "wrong refused": 0}
         lock = threading.Lock()
