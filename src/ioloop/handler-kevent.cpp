@@ -19,6 +19,17 @@ namespace {
 
 constexpr uintptr_t wakeup_ident = 0;
 
+// FreeBSD's and macOS's close() drops the fd's knotes, and so does our emulation. libkqueue, a
+// library over epoll, keeps them: a knote left for a closed number would take the registration
+// of the number's next owner as a change to itself, and that owner would never be reported.
+// There, deletes reach the kqueue before remove() returns, also for a closed fd, and an fd's
+// first registration first clears whatever a predecessor closed without io_remove() left.
+#if defined(IOLOOP_KQUEUE_LIBKQUEUE)
+constexpr bool close_keeps_knotes = true;
+#else
+constexpr bool close_keeps_knotes = false;
+#endif
+
 } // namespace
 
 struct handler_context {
@@ -44,6 +55,8 @@ timespec to_timespec(int ms)
 // Applies `change` now, with every queued change before it so the kernel sees them in order.
 // Returns the error of `change` (0 if none); errors of the queued ones go to their files.
 int apply_now(ioloop &loop, const struct kevent &change);
+// The same for the queued changes alone.
+void apply_queued(ioloop &loop);
 
 void queue(handler_context &ctx, uintptr_t fd, short filter, unsigned short flags, void *udata)
 {
@@ -79,18 +92,23 @@ void change_failed(ioloop &loop, const struct kevent &ev)
 		ioloop_detail::dispatch(loop, f, IO_ERROR);
 }
 
-int apply_now(ioloop &loop, const struct kevent &change)
+// Hands the queued changes over with EV_RECEIPT; returns the error of the one matching `watch`
+// (0 if none or no watch), and reports the others' errors to their files.
+int apply_receipted(ioloop &loop, const struct kevent *watch)
 {
 	handler_context &ctx = *loop.handler;
-	ctx.changes.push_back(change);
 	for (auto &c : ctx.changes)
 		c.flags |= EV_RECEIPT; // one entry per change: success (data 0) or its error
 	std::size_t n = ctx.changes.size();
+	if (n == 0)
+		return 0;
 	if (ctx.events.size() < n)
 		ctx.events.resize(n);
 	timespec zero{0, 0};
+	// Exactly n entries: libkqueue drops the receipts when the list has room for more and
+	// nothing else is ready before the zero timeout.
 	int got = kevent(ctx.kq, ctx.changes.data(), static_cast<int>(n), ctx.events.data(),
-			 static_cast<int>(ctx.events.size()), &zero);
+			 static_cast<int>(n), &zero);
 	int err = errno;
 	ctx.changes.clear();
 	if (got < 0)
@@ -100,12 +118,24 @@ int apply_now(ioloop &loop, const struct kevent &change)
 		const struct kevent &ev = ctx.events[static_cast<std::size_t>(i)];
 		if ((ev.flags & EV_ERROR) == 0 || ev.data == 0)
 			continue;
-		if (ev.ident == change.ident && ev.filter == change.filter && ev.udata == change.udata)
+		if (watch != nullptr && ev.ident == watch->ident && ev.filter == watch->filter &&
+		    ev.udata == watch->udata)
 			result = static_cast<int>(ev.data);
 		else
 			change_failed(loop, ev);
 	}
 	return result;
+}
+
+int apply_now(ioloop &loop, const struct kevent &change)
+{
+	loop.handler->changes.push_back(change);
+	return apply_receipted(loop, &change);
+}
+
+void apply_queued(ioloop &loop)
+{
+	apply_receipted(loop, nullptr);
 }
 
 } // namespace
@@ -144,6 +174,11 @@ void add(ioloop &loop, io_file &file, unsigned old_conditions)
 
 	if (file.registered == 0 && old_conditions == 0) {
 		// First registration: to the kernel at once, so a bad fd fails here.
+		if (close_keeps_knotes) {
+			// Their errors (ENOENT: nothing was left) go nowhere: the udata is null.
+			queue(ctx, fd, EVFILT_READ, EV_DELETE, nullptr);
+			queue(ctx, fd, EVFILT_WRITE, EV_DELETE, nullptr);
+		}
 		struct kevent ev;
 		EV_SET(&ev, fd, want_read ? EVFILT_READ : EVFILT_WRITE, EV_ADD, 0, 0, &file);
 		if (int err = apply_now(loop, ev))
@@ -171,12 +206,15 @@ void remove(ioloop &loop, io_file &file, bool closed) noexcept
 	handler_context &ctx = *loop.handler;
 	forget_changes(ctx, file.fd);
 	// closed: the kernel dropped the knotes with the fd, and the number may be someone else's
-	if (!closed) {
+	// (yet not in this kqueue: its next owner is added only after this returns)
+	if (!closed || close_keeps_knotes) {
 		auto fd = static_cast<uintptr_t>(file.fd);
 		if ((file.registered & (IO_READ | IO_ERROR)) != 0)
 			queue(ctx, fd, EVFILT_READ, EV_DELETE, nullptr);
 		if ((file.registered & IO_WRITE) != 0)
 			queue(ctx, fd, EVFILT_WRITE, EV_DELETE, nullptr);
+		if (close_keeps_knotes) // before the caller's close() lets the number go
+			apply_queued(loop);
 	}
 	file.registered = 0;
 }

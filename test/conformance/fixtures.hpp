@@ -16,6 +16,18 @@
 
 namespace fixtures {
 
+// What the kqueue under a kevent build cannot do, and why, or nullptr: a test that needs it says
+// the reason (WARN) and checks nothing (doc/kqueue-linux.md lists each).
+#if defined(IOLOOP_KQUEUE_LIBKQUEUE)
+constexpr const char *libkqueue_no_thread_signals =
+	"libkqueue misses a signal sent to one thread (raise()); process-wide kill() reaches it";
+constexpr const char *libkqueue_eats_so_error =
+	"libkqueue reads SO_ERROR itself to report EOF, so read() after a reset returns 0, not ECONNRESET";
+#else
+constexpr const char *libkqueue_no_thread_signals = nullptr;
+constexpr const char *libkqueue_eats_so_error = nullptr;
+#endif
+
 class Fd {
 public:
 	Fd() = default;

@@ -68,6 +68,10 @@ TEST_CASE("2. IO_READ fires on data, on EOF and on error", "[semantic2]")
 	}
 	SECTION("error: a TCP reset")
 	{
+		if (const char *why = fixtures::libkqueue_eats_so_error) {
+			WARN("not checked on this build: " << why);
+			return;
+		}
 		Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
 		sockaddr_in sa{};
 		sa.sin_family = AF_INET;

@@ -38,6 +38,10 @@ TEST_CASE("11. signal callbacks run in loop context, counted, never inside the h
 	CHECK(ran_on == std::this_thread::get_id());
 	SECTION("several watchers of one signal each see it")
 	{
+		if (const char *why = fixtures::libkqueue_no_thread_signals) {
+			WARN("not checked on this build: " << why);
+			return;
+		}
 		int second = 0;
 		auto w2 = loop.add_signal(SIGUSR1, [&](int) { second++; });
 		raise(SIGUSR1);
@@ -115,6 +119,10 @@ TEST_CASE("11. SIGCHLD and SIGHUP reach their watchers", "[semantic11]")
 	REQUIRE(run_until(loop, [&] { return chld > 0; }));
 	int status = 0;
 	CHECK(wait_child(pid, status) == pid);
+	if (const char *why = fixtures::libkqueue_no_thread_signals) {
+		WARN("SIGHUP not checked on this build: " << why);
+		return;
+	}
 	raise(SIGHUP);
 	REQUIRE(run_until(loop, [&] { return hup > 0; }));
 }

@@ -473,6 +473,26 @@ TEST_CASE("close() of a watched fd and reuse of its number", "[kqueue][close]")
 	close(pr[1]);
 }
 
+TEST_CASE("a change to the knote of a closed fd whose number is now a regular file: ENOENT", "[kqueue][close]")
+{
+	// FreeBSD's close() dropped the knote, so there is nothing to delete or enable; epoll's
+	// EPERM for a regular file must not leak through.
+	Kq kq;
+	char path[] = "/tmp/kq-test-XXXXXX";
+	int file = mkstemp(path);
+	REQUIRE(file >= 0);
+	unlink(path);
+	for (unsigned short flags : {EV_DELETE, EV_ENABLE, EV_DISABLE}) {
+		SockPair sp;
+		int fd = sp.a;
+		REQUIRE(change(kq, id(fd), EVFILT_READ, EV_ADD) == 0);
+		REQUIRE(dup2(file, fd) == fd); // closes the socket, the number is the file's now
+		CHECK(change_err(kq, id(fd), EVFILT_READ, flags) == ENOENT);
+		CHECK(change_err(kq, id(fd), EVFILT_READ, EV_DELETE) == ENOENT);
+	}
+	close(file);
+}
+
 TEST_CASE("a queued event of a closed fd is never reported", "[kqueue][close]")
 {
 	Kq kq;

@@ -116,6 +116,14 @@ int map_error(kq_state &q, int fd, int err)
 	return err;
 }
 
+// A knote we had whose fd number epoll now refuses with EPERM: the number belongs to another
+// file since (one epoll cannot watch, a regular file say), and FreeBSD's close() would have
+// dropped the knote, so a change to it finds none.
+int stale_knote_error(int err)
+{
+	return err == EPERM ? ENOENT : err;
+}
+
 int fd_add(kq_state &q, int fd, const struct kevent &kev)
 {
 	fd_entry &fe = fd_get(q, fd);
@@ -248,7 +256,7 @@ int fd_change(kq_state &q, const struct kevent &kev)
 		knote_free(q, kn);
 		int err = fd_sync(q, fd, *fe, true);
 		if (err != 0)
-			err = map_error(q, fd, err);
+			err = stale_knote_error(map_error(q, fd, err));
 		fd_settle(q, fd, *fe, err);
 		// The knote was of a file closed since: as in FreeBSD, where close() dropped it,
 		// EV_ADD|EV_DELETE then adds a fresh knote (found by test/fuzz/fuzz-kqueue).
@@ -268,7 +276,7 @@ int fd_change(kq_state &q, const struct kevent &kev)
 	int err = fd_sync(q, fd, *fe, true);
 	if (err == 0)
 		return 0;
-	err = map_error(q, fd, err);
+	err = stale_knote_error(map_error(q, fd, err));
 	fd_settle(q, fd, *fe, err);
 	if (err != err_stale_kq && (kev.flags & EV_ADD) != 0)
 		return fd_add(q, fd, kev); // same number, new file: a fresh knote
