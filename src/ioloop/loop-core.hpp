@@ -104,7 +104,8 @@ struct ioloop {
 	// wakeup and post (see wakeup.cpp)
 	bool handler_delivers_wakeup = false;
 	struct io *wakeup_io = nullptr;
-	int wakeup_fd = -1;
+	int wakeup_fd = -1;       // watched
+	int wakeup_write_fd = -1; // written by wakeup(); the same eventfd, or a pipe's other end
 	std::mutex posted_lock;
 	std::vector<std::function<void()>> posted;
 	std::vector<std::function<void()>> posted_running;

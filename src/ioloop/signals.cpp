@@ -5,6 +5,7 @@
 #include "core-internal.hpp"
 #include "handler.hpp"
 #include "ioloop.hpp"
+#include "self-pipe.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -60,8 +61,8 @@ void close_pipe(ioloop &loop)
 
 void open_pipe(ioloop &loop)
 {
-	if (pipe2(loop.signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		fail(errno, "signal_add: pipe2");
+	if (!open_self_pipe(loop.signal_pipe))
+		fail(errno, "signal_add: pipe");
 	try {
 		loop.signal_io = add_internal_io(loop, loop.signal_pipe[0], signal_pipe_ready);
 	} catch (...) {

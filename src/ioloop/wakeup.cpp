@@ -1,11 +1,15 @@
 // Cross-thread wakeup and post(fn). The only entry points other threads may call.
-// By default an eventfd watched like any io; a handler may deliver wakeups itself.
+// By default an eventfd (one descriptor, one counter) watched like any io, or a self-pipe where
+// there is no eventfd; a handler may deliver wakeups itself (kevent: EVFILT_USER).
 #include "core-internal.hpp"
 #include "handler.hpp"
 #include "ioloop.hpp"
+#include "self-pipe.hpp"
 
 #include <cstdint>
+#if defined(IOLOOP_HAVE_EVENTFD)
 #include <sys/eventfd.h>
+#endif
 #include <unistd.h>
 
 using namespace ioloop_detail;
@@ -15,9 +19,19 @@ namespace {
 void wakeup_fd_ready(void *context)
 {
 	auto &loop = *static_cast<ioloop *>(context);
-	std::uint64_t n;
-	ssize_t ignored = read(loop.wakeup_fd, &n, sizeof n);
-	(void)ignored;
+	std::uint64_t n[8];
+	// An eventfd gives its whole count at once; a pipe is drained so it does not fill.
+	while (read(loop.wakeup_fd, n, sizeof n) == static_cast<ssize_t>(sizeof n)) {
+	}
+}
+
+void close_wakeup_fds(ioloop &loop)
+{
+	if (loop.wakeup_write_fd >= 0 && loop.wakeup_write_fd != loop.wakeup_fd)
+		close(loop.wakeup_write_fd);
+	if (loop.wakeup_fd >= 0)
+		close(loop.wakeup_fd);
+	loop.wakeup_fd = loop.wakeup_write_fd = -1;
 }
 
 void open_wakeup_fd(ioloop &loop)
@@ -25,9 +39,17 @@ void open_wakeup_fd(ioloop &loop)
 	loop.handler_delivers_wakeup = ioloop_handler::wakeup_init(loop);
 	if (loop.handler_delivers_wakeup)
 		return;
-	loop.wakeup_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+#if defined(IOLOOP_HAVE_EVENTFD)
+	loop.wakeup_fd = loop.wakeup_write_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (loop.wakeup_fd < 0)
 		fail(errno, "io_loop_create: eventfd");
+#else
+	int fds[2];
+	if (!open_self_pipe(fds))
+		fail(errno, "io_loop_create: pipe");
+	loop.wakeup_fd = fds[0];
+	loop.wakeup_write_fd = fds[1];
+#endif
 	loop.wakeup_io = add_internal_io(loop, loop.wakeup_fd, wakeup_fd_ready);
 }
 
@@ -46,17 +68,13 @@ void wakeup_deinit(ioloop &loop)
 {
 	if (loop.wakeup_io != nullptr)
 		io_remove(&loop.wakeup_io);
-	if (loop.wakeup_fd >= 0)
-		close(loop.wakeup_fd);
-	loop.wakeup_fd = -1;
+	close_wakeup_fds(loop);
 }
 
 void wakeup_recreate(ioloop &loop)
 {
 	loop.wakeup_io = nullptr; // dropped with the rest of the registry
-	if (loop.wakeup_fd >= 0)
-		close(loop.wakeup_fd); // shared with the parent
-	loop.wakeup_fd = -1;
+	close_wakeup_fds(loop);   // shared with the parent
 	open_wakeup_fd(loop);
 }
 
@@ -106,6 +124,7 @@ extern "C" void io_loop_wakeup(struct ioloop *loop)
 		return;
 	}
 	std::uint64_t one = 1;
-	ssize_t ignored = write(loop->wakeup_fd, &one, sizeof one); // only fails when already due
+	// Only fails when already due (an eventfd at its limit, a full pipe).
+	ssize_t ignored = write(loop->wakeup_write_fd, &one, sizeof one);
 	(void)ignored;
 }
