@@ -14,7 +14,13 @@
 #include <time.h>
 
 #ifdef __cplusplus
+#if defined(__APPLE__)
+/* Darwin gives a C++ thread_local variable internal linkage behind a wrapper function that C
+ * cannot call; __thread makes a plain exported one (these need no constructor). */
+#define IOLOOP_THREAD_LOCAL __thread
+#else
 #define IOLOOP_THREAD_LOCAL thread_local
+#endif
 extern "C" {
 #else
 #define IOLOOP_THREAD_LOCAL _Thread_local

@@ -6,9 +6,9 @@
 #include <ctime>
 
 extern "C" {
-thread_local struct ioloop *current_ioloop IOLOOP_TLS_MODEL = nullptr;
-thread_local time_t ioloop_time IOLOOP_TLS_MODEL = 0;
-thread_local struct timeval ioloop_timeval IOLOOP_TLS_MODEL = {0, 0};
+IOLOOP_THREAD_LOCAL struct ioloop *current_ioloop IOLOOP_TLS_MODEL = nullptr;
+IOLOOP_THREAD_LOCAL time_t ioloop_time IOLOOP_TLS_MODEL = 0;
+IOLOOP_THREAD_LOCAL struct timeval ioloop_timeval IOLOOP_TLS_MODEL = {0, 0};
 }
 
 namespace {

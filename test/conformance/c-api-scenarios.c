@@ -17,6 +17,16 @@ struct echo {
 	struct ioloop *loop;
 };
 
+/* Both ends of a socketpair non-blocking (SOCK_NONBLOCK is Linux's). */
+static int set_nonblocking(const int sv[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (fcntl(sv[i], F_SETFL, fcntl(sv[i], F_GETFL) | O_NONBLOCK) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void echo_read(void *context)
 {
 	struct echo *e = context;
@@ -47,7 +57,7 @@ int c_scenario_dovecot_style(void)
 	if (current_ioloop != loop)
 		return 2;
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || set_nonblocking(sv) < 0)
 		return 3;
 	struct echo e = {sv[0], 0, NULL, loop};
 	e.io = io_add(sv[0], IO_READ, echo_read, &e);
@@ -96,7 +106,7 @@ int c_scenario_errors(void)
 	if (io_add(-1, IO_READ, nop, NULL) != NULL || errno != EBADF)
 		return 2;
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || set_nonblocking(sv) < 0)
 		return 3;
 	struct io *r = io_add(sv[0], IO_READ, nop, NULL);
 	errno = 0;

@@ -52,15 +52,24 @@ private:
 	int fd_ = -1;
 };
 
+// O_NONBLOCK and FD_CLOEXEC on fd (which it returns): the portable spelling of SOCK_NONBLOCK,
+// SOCK_CLOEXEC and pipe2(), which macOS lacks.
+inline int nonblocking(int fd)
+{
+	if (fd >= 0 && (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0))
+		throw std::runtime_error("fcntl");
+	return fd;
+}
+
 struct SocketPair {
 	Fd a, b;
 	SocketPair()
 	{
 		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 			throw std::runtime_error("socketpair");
-		a.reset(sv[0]);
-		b.reset(sv[1]);
+		a.reset(nonblocking(sv[0]));
+		b.reset(nonblocking(sv[1]));
 	}
 };
 
@@ -69,10 +78,10 @@ struct Pipe {
 	Pipe()
 	{
 		int p[2];
-		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
-			throw std::runtime_error("pipe2");
-		r.reset(p[0]);
-		w.reset(p[1]);
+		if (pipe(p) < 0)
+			throw std::runtime_error("pipe");
+		r.reset(nonblocking(p[0]));
+		w.reset(nonblocking(p[1]));
 	}
 };
 

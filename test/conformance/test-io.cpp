@@ -72,7 +72,7 @@ TEST_CASE("2. IO_READ fires on data, on EOF and on error", "[semantic2]")
 			WARN("not checked on this build: " << why);
 			return;
 		}
-		Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		Fd listener(socket(AF_INET, SOCK_STREAM, 0));
 		sockaddr_in sa{};
 		sa.sin_family = AF_INET;
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -80,9 +80,9 @@ TEST_CASE("2. IO_READ fires on data, on EOF and on error", "[semantic2]")
 		REQUIRE(bind(listener, reinterpret_cast<sockaddr *>(&sa), len) == 0);
 		REQUIRE(listen(listener, 1) == 0);
 		REQUIRE(getsockname(listener, reinterpret_cast<sockaddr *>(&sa), &len) == 0);
-		Fd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		Fd client(socket(AF_INET, SOCK_STREAM, 0));
 		REQUIRE(connect_loopback(client, sa));
-		Fd server(accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+		Fd server(fixtures::nonblocking(accept(listener, nullptr, nullptr)));
 		linger lg{1, 0}; // close with RST
 		setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 		int err = 0;
