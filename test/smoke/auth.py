@@ -1,6 +1,7 @@
 """Logins: a failed login is answered after a delay (kept by a timer: other sessions are served
 meanwhile), with the same reply whether or not the user exists; unsafe user names are refused;
-SIGHUP re-reads the passwd file and keeps the old one when the new one is unreadable."""
+SIGHUP re-reads the passwd file and keeps the old one when the new one is unreadable or a
+directory."""
 import os
 import signal
 import sys
@@ -92,5 +93,19 @@ with Root() as root:
         p = m.pop("carol", "c4rol")
         p.quit()
         check("keeping the old accounts" in m.log_text(), "SIGHUP with an unreadable file keeps the old accounts")
+        # SIGHUP with a directory where the file was: a failed reload too, not an empty file.
+        os.mkdir(root.passwd)
+        m.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "is a directory" not in m.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = m.log_text()
+        line = next((l for l in log.splitlines() if "is a directory" in l), "")
+        check("keeping the old accounts" in line, "SIGHUP with a directory is logged as a failed reload: %s" % line)
+        check("(0 users)" not in log, "no reload to 0 users is logged")
+        p = m.pop("carol", "c4rol")
+        p.quit()
+        check(True, "after it, an old account still logs in")
+        os.rmdir(root.passwd)
         check(m.stop() == 0, "clean exit")
 print("PASS")
