@@ -37,6 +37,9 @@ with Root() as root:
         (["--mail-root", root.mail + "/missing", "--passwd", root.passwd, "--pop3", "127.0.0.1:0"], "a missing mail root"),
         (["--mail-root", root.mail, "--passwd", root.dir + "/missing", "--pop3", "127.0.0.1:0"], "an unreadable passwd file"),
         (["--mail-root", root.mail, "--passwd", root.mail, "--pop3", "127.0.0.1:0"], "a directory as passwd file"),
+        (base + ["--max-connections-per-address", "-1"], "--max-connections-per-address -1"),
+        (base + ["--max-connections-per-address", "some"], "--max-connections-per-address some"),
+        (base + ["--max-connections-per-address", "1000001"], "--max-connections-per-address 1000001"),
         (["--demo", "--mail-root", root.mail], "--demo with --mail-root"),
     ]:
         r = run(*args)
@@ -60,7 +63,8 @@ with Root() as root:
     busy.close()
 
     r = run("--help")
-    check(r.returncode == 0 and b"--mail-root" in r.stdout and b"--idle-timeout" in r.stdout, "--help exits 0 with usage")
+    check(r.returncode == 0 and b"--mail-root" in r.stdout and b"--idle-timeout" in r.stdout
+          and b"--max-connections-per-address" in r.stdout, "--help exits 0 with usage")
     r = run("--version")
     check(r.returncode == 0 and r.stdout.startswith(b"maild "), "--version: %s" % r.stdout.decode().strip())
 
