@@ -13,6 +13,9 @@ namespace {
 constexpr std::size_t read_chunk = 4096;
 // Bytes one pump may write before it yields to other connections.
 constexpr std::size_t write_budget = 256 * 1024;
+// Raw (literal) input counts as progress for the idle timeout only in steps this large, so a
+// client cannot keep a connection by trickling a huge literal a byte at a time.
+constexpr std::uint64_t raw_progress_step = 64 * 1024;
 } // namespace
 
 Connection::Connection(iol::IoLoop &loop, int fd, std::string peer, const ConnectionLimits &limits,
@@ -75,6 +78,12 @@ void Connection::on_idle()
 	close("idle timeout");
 }
 
+void Connection::progress()
+{
+	raw_since_progress_ = 0;
+	idle_.reset();
+}
+
 void Connection::on_readable()
 {
 	if (in_pos_ > 0) {
@@ -92,8 +101,9 @@ void Connection::on_readable()
 	if (n == 0) {
 		eof_ = true; // lines already received still run (a half-closed client's QUIT counts)
 	} else {
+		// Bytes alone are no progress: the idle timer restarts only when they complete a line
+		// or a literal step (handle_lines), so a trickle that never does is timed out.
 		in_.append(buf, static_cast<std::size_t>(n));
-		idle_.reset();
 	}
 	pump();
 }
@@ -125,7 +135,8 @@ bool Connection::flush(std::size_t budget)
 		}
 		out_.consume(static_cast<std::size_t>(n));
 		budget -= static_cast<std::size_t>(n);
-		idle_.reset();
+		if (n > 0)
+			progress();
 	}
 }
 
@@ -140,6 +151,9 @@ bool Connection::handle_lines()
 			std::size_t n = pending.size() < raw_left_ ? pending.size() : static_cast<std::size_t>(raw_left_);
 			in_pos_ += n;
 			raw_left_ -= n;
+			raw_since_progress_ += n;
+			if (raw_left_ == 0 || raw_since_progress_ >= raw_progress_step)
+				progress();
 			handled = true;
 			handler_->on_raw(pending.substr(0, n), raw_left_ == 0);
 			continue;
@@ -162,11 +176,13 @@ bool Connection::handle_lines()
 			in_pos_ = 0;
 			skipping_ = true;
 			handled = true;
+			progress();
 			handler_->on_line_too_long();
 			continue;
 		}
 		in_pos_ += nl + 1;
 		handled = true;
+		progress();
 		if (nl > limits_.max_line) {
 			handler_->on_line_too_long();
 			continue;

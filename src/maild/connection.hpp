@@ -5,6 +5,11 @@
 // the handler and the socket's read io is removed, so a client that sends but never reads holds
 // at most the bound plus one line. A handler that streams (RETR) is asked for more output only
 // while the queue is below the bound, i.e. as fast as the socket drains.
+//
+// Idle timeout: it counts time without progress, not time without bytes. Progress is a line
+// handed to the handler (an over-long one too), a literal completed or each 64 KiB of it, or
+// output written to the socket. Bytes that never complete a line do not count, so a client
+// that trickles a byte at a time is closed like a silent one.
 #pragma once
 
 #include "output-queue.hpp"
@@ -100,6 +105,9 @@ private:
 	bool flush(std::size_t budget);
 	bool handle_lines();
 	void update_ios();
+	// Restarts the idle timer: a line or a step of a literal reached the handler, or output
+	// reached the socket.
+	void progress();
 
 	iol::IoLoop &loop_;
 	int fd_;
@@ -112,6 +120,7 @@ private:
 	std::size_t in_pos_ = 0;
 	bool skipping_ = false; // inside an over-long line, dropping up to its LF
 	std::uint64_t raw_left_ = 0;
+	std::uint64_t raw_since_progress_ = 0;
 	bool eof_ = false;
 	bool closing_ = false;
 	bool in_pump_ = false;

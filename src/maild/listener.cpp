@@ -37,6 +37,16 @@ std::string peer_name(const sockaddr_storage &ss)
 	return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
+std::string peer_address(const sockaddr_storage &ss)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in &>(ss).sin_addr, host, sizeof host);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6 &>(ss).sin6_addr, host, sizeof host);
+	return host;
+}
+
 int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, std::string &error, bool reuse_port)
 {
 	sockaddr_storage ss{};
@@ -129,7 +139,7 @@ void Listener::on_readable()
 		paused_logged_ = false;
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		on_accept_(fd, peer_name(ss));
+		on_accept_(fd, peer_name(ss), peer_address(ss));
 		if (!io_)
 			return; // the owner paused or is shutting down
 	}

@@ -15,7 +15,8 @@ namespace maild {
 
 class Listener {
 public:
-	using AcceptFn = std::function<void(int fd, std::string peer)>;
+	// peer: "ADDR:PORT" for logs; address: the client's IP alone (see peer_address).
+	using AcceptFn = std::function<void(int fd, std::string peer, std::string address)>;
 
 	// Binds and listens; -1 with `error` set. `bound` gets the real address (port 0 resolved).
 	// reuse_port: SO_REUSEPORT, so each --workers loop has its own socket on the same port.
@@ -46,5 +47,7 @@ private:
 };
 
 std::string peer_name(const sockaddr_storage &ss);
+// The IP address without the port ("127.0.0.1", "::1"): what connections are counted by.
+std::string peer_address(const sockaddr_storage &ss);
 
 } // namespace maild

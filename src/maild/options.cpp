@@ -8,7 +8,8 @@ namespace maild {
 
 const char usage_text[] =
 	"usage: maild --mail-root DIR --passwd FILE [--pop3 ADDR:PORT]... [--imap ADDR:PORT]...\n"
-	"             [--max-connections N] [--idle-timeout SECS] [--append-limit BYTES] [--workers N]\n"
+	"             [--max-connections N] [--max-connections-per-address N] [--idle-timeout SECS]\n"
+	"             [--append-limit BYTES] [--workers N]\n"
 	"             [--log-level error|warn|info|debug]\n"
 	"       maild --demo [--pop3 ADDR:PORT] [--imap ADDR:PORT] [--log-level LEVEL]\n"
 	"       maild --help | --version\n"
@@ -20,7 +21,12 @@ const char usage_text[] =
 	"  --imap ADDR:PORT       IMAP listener (repeatable). With neither --pop3 nor --imap:\n"
 	"                         POP3 on 127.0.0.1:110 and IMAP on 127.0.0.1:143\n"
 	"  --max-connections N    connections beyond N are refused (default 1000)\n"
-	"  --idle-timeout SECS    close idle sessions (default 600 for POP3, 1800 for IMAP)\n"
+	"  --max-connections-per-address N\n"
+	"                         connections beyond N from one client IP address are refused;\n"
+	"                         0 = no limit (default: a quarter of --max-connections, at least 1)\n"
+	"  --idle-timeout SECS    close a session after SECS without progress (a complete line,\n"
+	"                         a literal or 64 KiB of one, output written; default 600 for POP3,\n"
+	"                         1800 for IMAP)\n"
 	"  --append-limit BYTES   largest message IMAP APPEND takes (default 67108864)\n"
 	"  --workers N            N event loops on N threads sharing the ports (default 1)\n"
 	"  --log-level LEVEL      error, warn, info (default) or debug; logs go to stderr\n"
@@ -87,6 +93,7 @@ std::variant<Options, OptionsError> parse_options(const std::vector<std::string>
 {
 	Options o;
 	bool demo = false, help = false, version = false;
+	bool per_address_given = false;
 	auto err = [](std::string m) { return OptionsError{std::move(m)}; };
 
 	for (std::size_t i = 0; i < args.size(); i++) {
@@ -120,8 +127,8 @@ std::variant<Options, OptionsError> parse_options(const std::vector<std::string>
 			continue;
 		}
 		static const char *const with_value[] = {"--mail-root", "--passwd", "--pop3", "--imap",
-							 "--max-connections", "--idle-timeout", "--append-limit", "--workers",
-							 "--log-level"};
+							 "--max-connections", "--max-connections-per-address", "--idle-timeout",
+							 "--append-limit", "--workers", "--log-level"};
 		bool known = false;
 		for (const char *w : with_value)
 			known = known || name == w;
@@ -150,6 +157,11 @@ std::variant<Options, OptionsError> parse_options(const std::vector<std::string>
 			if (!parse_unsigned(value, 1000000, n) || n == 0)
 				return err("--max-connections: expected a number from 1 to 1000000");
 			o.max_connections = static_cast<unsigned>(n);
+		} else if (name == "--max-connections-per-address") {
+			if (!parse_unsigned(value, 1000000, n))
+				return err("--max-connections-per-address: expected a number from 0 (no limit) to 1000000");
+			o.max_connections_per_address = static_cast<unsigned>(n);
+			per_address_given = true;
 		} else if (name == "--idle-timeout") {
 			if (!parse_unsigned(value, 86400 * 7, n) || n == 0)
 				return err("--idle-timeout: expected seconds from 1 to 604800");
@@ -170,6 +182,8 @@ std::variant<Options, OptionsError> parse_options(const std::vector<std::string>
 			o.log_level = *l;
 		}
 	}
+	if (!per_address_given)
+		o.max_connections_per_address = o.max_connections / 4 > 0 ? o.max_connections / 4 : 1;
 	if (auth_delay_env != nullptr) {
 		unsigned long long ms = 0;
 		if (!parse_unsigned(auth_delay_env, 60000, ms))

@@ -26,6 +26,10 @@ struct Options {
 	std::vector<ListenAddress> pop3;
 	std::vector<ListenAddress> imap;
 	unsigned max_connections = 1000;
+	// 0: no limit. Unless given, a quarter of max_connections (at least 1): one address (one
+	// host, or one NAT) cannot take the whole server, while an office behind one NAT still gets
+	// hundreds of sessions.
+	unsigned max_connections_per_address = 250;
 	unsigned workers = 1; // loops, one thread each, each with its own SO_REUSEPORT listeners
 	std::chrono::seconds idle_timeout{600};       // POP3
 	std::chrono::seconds imap_idle_timeout{1800}; // RFC 3501 5.4: at least 30 minutes

@@ -1,10 +1,13 @@
 #include "passwd-file.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <crypt.h>
-#include <fstream>
+#include <cstring>
+#include <fcntl.h>
 #include <memory>
-#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace maild {
 
@@ -134,18 +137,45 @@ PasswdFile PasswdFile::parse(std::string_view text, std::vector<std::string> &wa
 bool PasswdFile::load(const std::string &path, PasswdFile &out, std::vector<std::string> &warnings,
 		      std::string &error)
 {
-	std::ifstream in(path, std::ios::binary);
-	if (!in) {
-		error = "cannot read passwd file " + path;
+	// Not std::ifstream: it opens a directory on Linux and then reads nothing, which would look
+	// like an empty file and drop every account on a SIGHUP. O_NONBLOCK: a FIFO must not hang
+	// the open (it is refused below anyway).
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		error = "cannot read passwd file " + path + ": " + std::strerror(errno);
 		return false;
 	}
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	if (in.bad()) {
-		error = "error reading passwd file " + path;
+	struct stat st {};
+	const char *why = nullptr;
+	if (fstat(fd, &st) < 0)
+		why = std::strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = "is a directory";
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	if (why != nullptr) {
+		error = "cannot read passwd file " + path + ": " + why;
+		::close(fd);
 		return false;
 	}
-	out = parse(ss.str(), warnings);
+	std::string text;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = ::read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			::close(fd);
+			error = "error reading passwd file " + path + ": " + std::strerror(e);
+			return false;
+		}
+		if (n == 0)
+			break;
+		text.append(buf, static_cast<std::size_t>(n));
+	}
+	::close(fd);
+	out = parse(text, warnings);
 	return true;
 }
 

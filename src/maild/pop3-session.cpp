@@ -188,8 +188,10 @@ void Pop3Session::sasl_response(std::string_view line)
 	}
 	// RFC 5034: "=" is an empty initial response.
 	auto decoded = line == "=" ? std::optional<std::string>("") : base64_decode(line);
+	// Undecodable or malformed, it is still a login attempt: the same delay and reply as a
+	// wrong password, or malformed attempts would be a way around the delay.
 	if (!decoded) {
-		err("invalid base64");
+		fail_login("invalid base64 in AUTH PLAIN");
 		return;
 	}
 	auto creds = parse_sasl_plain(*decoded);

@@ -21,6 +21,8 @@ Server::~Server()
 {
 	// Sessions and connections go before the listeners and the loop they use.
 	reaper_.remove();
+	for (const auto &entry : live_)
+		release_slot(entry.second.address);
 	live_.clear();
 	dead_.clear();
 	listeners_.clear();
@@ -36,7 +38,9 @@ bool Server::listen(std::string &error, bool reuse_port, bool announce)
 				return false;
 			listeners_.push_back(std::make_unique<Listener>(
 				loop_, fd, name, bound,
-				[this, protocol](int cfd, std::string peer) { accept(protocol, cfd, std::move(peer)); }));
+				[this, protocol](int cfd, std::string peer, std::string address) {
+					accept(protocol, cfd, std::move(peer), std::move(address));
+				}));
 		}
 		return true;
 	};
@@ -71,16 +75,55 @@ std::string Server::address_of(const std::string &protocol) const
 	return {};
 }
 
-void Server::accept(Protocol protocol, int fd, std::string peer)
+Server::Slot Server::take_slot(const std::string &address, unsigned &count)
+{
+	std::lock_guard<std::mutex> hold(shared_.slots_mutex);
+	if (shared_.connections >= options_.max_connections) {
+		count = shared_.connections;
+		return Slot::server_full;
+	}
+	auto it = shared_.per_address.find(address);
+	unsigned from_address = it == shared_.per_address.end() ? 0 : it->second;
+	unsigned limit = options_.max_connections_per_address;
+	if (limit > 0 && from_address >= limit) {
+		count = from_address;
+		return Slot::address_full;
+	}
+	shared_.connections++;
+	if (it == shared_.per_address.end())
+		shared_.per_address.emplace(address, 1);
+	else
+		it->second++;
+	return Slot::taken;
+}
+
+void Server::release_slot(const std::string &address)
+{
+	std::lock_guard<std::mutex> hold(shared_.slots_mutex);
+	shared_.connections--;
+	auto it = shared_.per_address.find(address);
+	if (it != shared_.per_address.end() && --it->second == 0)
+		shared_.per_address.erase(it);
+}
+
+void Server::accept(Protocol protocol, int fd, std::string peer, std::string address)
 {
 	bool imap = protocol == Protocol::imap;
-	if (shared_.connections.load() >= options_.max_connections) {
-		const char *refusal = imap ? "* BYE [UNAVAILABLE] Too many connections, try later\r\n"
-					   : "-ERR [SYS/TEMP] too many connections, try later\r\n";
+	unsigned count = 0;
+	Slot slot = take_slot(address, count);
+	if (slot != Slot::taken) {
+		bool whole = slot == Slot::server_full;
+		const char *refusal =
+			imap ? (whole ? "* BYE [UNAVAILABLE] Too many connections, try later\r\n"
+				      : "* BYE [UNAVAILABLE] Too many connections from your address, try later\r\n")
+			     : (whole ? "-ERR [SYS/TEMP] too many connections, try later\r\n"
+				      : "-ERR [SYS/TEMP] too many connections from your address, try later\r\n");
 		ssize_t ignored = ::send(fd, refusal, std::strlen(refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)ignored;
 		::close(fd);
-		log_line(LogLevel::warn, peer, "refused: too many connections (" + std::to_string(shared_.connections.load()) + ")");
+		log_line(LogLevel::warn, peer,
+			 whole ? "refused: too many connections (" + std::to_string(count) + ")"
+			       : "refused: too many connections from " + address + " (" + std::to_string(count) + ")");
 		return;
 	}
 	log_line(LogLevel::debug, peer, imap ? "connected (imap)" : "connected (pop3)");
@@ -91,8 +134,7 @@ void Server::accept(Protocol protocol, int fd, std::string peer)
 	auto conn = std::make_unique<Connection>(loop_, fd, std::move(peer), limits,
 						 [this](Connection &c) { connection_closed(c); });
 	Connection &c = *conn;
-	live_.emplace(&c, std::move(conn));
-	shared_.connections++;
+	live_.emplace(&c, Live{std::move(conn), std::move(address)});
 	try {
 		if (imap) {
 			ImapLimits il;
@@ -119,9 +161,9 @@ void Server::connection_closed(Connection &conn)
 	if (it == live_.end())
 		return;
 	// Destroyed later: this call may come from inside one of the connection's callbacks.
-	dead_.push_back(std::move(it->second));
+	dead_.push_back(std::move(it->second.conn));
+	release_slot(it->second.address);
 	live_.erase(it);
-	shared_.connections--;
 	if (!reaper_)
 		reaper_ = loop_.add_oneshot(std::chrono::milliseconds(0), [this] { reap(); });
 	for (auto &l : listeners_)
@@ -155,7 +197,7 @@ void Server::shutdown()
 	log_line(LogLevel::info, {}, "shutting down: " + std::to_string(live_.size()) + " sessions end without UPDATE");
 	listeners_.clear();
 	while (!live_.empty())
-		live_.begin()->second->close("server shutdown");
+		live_.begin()->second.conn->close("server shutdown");
 }
 
 } // namespace maild

@@ -11,7 +11,6 @@
 
 #include <ioloop/ioloop.hpp>
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,7 +23,11 @@ namespace maild {
 struct ServerShared {
 	std::mutex mutex;
 	std::unordered_set<std::string> locked_users; // under mutex
-	std::atomic<unsigned> connections{0};         // all workers' live connections
+	// All workers' live connections, in total and per client address. Under slots_mutex, so
+	// that checking a limit and taking the slot are one step across workers.
+	std::mutex slots_mutex;
+	unsigned connections = 0;
+	std::unordered_map<std::string, unsigned> per_address; // no entry for a count of 0
 };
 
 class Server final : public SessionHost {
@@ -60,7 +63,16 @@ public:
 
 private:
 	enum class Protocol { pop3, imap };
-	void accept(Protocol protocol, int fd, std::string peer);
+	enum class Slot { taken, server_full, address_full };
+	struct Live {
+		std::unique_ptr<Connection> conn;
+		std::string address; // whose per-address slot it holds
+	};
+	void accept(Protocol protocol, int fd, std::string peer, std::string address);
+	// Checks --max-connections and --max-connections-per-address and counts the connection
+	// in both, or neither; `count` gets the count that was over its limit.
+	Slot take_slot(const std::string &address, unsigned &count);
+	void release_slot(const std::string &address);
 	void connection_closed(Connection &conn);
 	void reap();
 
@@ -68,7 +80,7 @@ private:
 	Options options_;
 	PasswdFile passwd_;
 	std::vector<std::unique_ptr<Listener>> listeners_;
-	std::unordered_map<Connection *, std::unique_ptr<Connection>> live_;
+	std::unordered_map<Connection *, Live> live_;
 	std::vector<std::unique_ptr<Connection>> dead_;
 	iol::Timeout reaper_;
 	ServerShared &shared_;

@@ -326,7 +326,8 @@ class Maild(Server):
         self.name = 'maild' if workers == 1 else f'maild-w{workers}'
         self.workers = workers
         cmd = [exe, '--mail-root', root, '--passwd', passwd, '--pop3', '127.0.0.1:0',
-               '--imap', '127.0.0.1:0', '--max-connections', str(max_conn)]
+               '--imap', '127.0.0.1:0', '--max-connections', str(max_conn),
+               '--max-connections-per-address', '0']  # every load client is 127.0.0.1
         if workers != 1:
             cmd += ['--workers', str(workers)]
         self.cmd = cmd

@@ -1,6 +1,7 @@
 """Logins: a failed login is answered after a delay (kept by a timer: other sessions are served
 meanwhile), with the same reply whether or not the user exists; unsafe user names are refused;
-SIGHUP re-reads the passwd file and keeps the old one when the new one is unreadable."""
+malformed AUTH PLAIN gets the same delay; SIGHUP re-reads the passwd file and keeps the old one when
+the new one is unreadable or a directory."""
 import os
 import signal
 import sys
@@ -35,6 +36,26 @@ with Root() as root:
         check(u1 == u2 == b"+OK", "USER answers the same for known and unknown users")
         check(known == unknown and known.startswith(b"-ERR [AUTH]"), "same -ERR for a bad password and an unknown user: %r" % known)
         check(t_known >= 0.75 and t_unknown >= 0.75, "both are delayed (%.2f s, %.2f s)" % (t_known, t_unknown))
+
+        # Malformed AUTH PLAIN is a failed login too: the same delay and reply, in the initial
+        # response and in the continuation.
+        def timed_auth(*lines):
+            r = m.raw()
+            for line in lines[:-1]:
+                check(r.cmd(line) == b"+ ", "%s asks for a continuation" % line)
+            t0 = time.monotonic()
+            reply = r.cmd(lines[-1])
+            elapsed = time.monotonic() - t0
+            r.close()
+            return reply, elapsed
+
+        for lines, what in [(["AUTH PLAIN !!!!"], "invalid base64 as the initial response"),
+                            (["AUTH PLAIN", "!!!!"], "invalid base64 in the continuation"),
+                            (["AUTH PLAIN", "bm8gbnVscw=="], "no NULs in the decoded continuation"),
+                            (["AUTH PLAIN AGFsaWNl"], "no password in the initial response")]:
+            reply, elapsed = timed_auth(*lines)
+            check(reply == known and elapsed >= 0.75,
+                  "AUTH PLAIN with %s: %r after %.2f s (the failed-login delay)" % (what, reply, elapsed))
 
         # The delay is a timer, not a sleep: another session is served while one waits.
         slow = m.raw()
@@ -92,5 +113,20 @@ with Root() as root:
         p = m.pop("carol", "c4rol")
         p.quit()
         check("keeping the old accounts" in m.log_text(), "SIGHUP with an unreadable file keeps the old accounts")
+
+        # SIGHUP with a directory where the file was: a failed reload too, not an empty file.
+        os.mkdir(root.passwd)
+        m.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "is a directory" not in m.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = m.log_text()
+        line = next((l for l in log.splitlines() if "is a directory" in l), "")
+        check("keeping the old accounts" in line, "SIGHUP with a directory is logged as a failed reload: %s" % line)
+        check("(0 users)" not in log, "no reload to 0 users is logged")
+        p = m.pop("carol", "c4rol")
+        p.quit()
+        check(True, "after it, an old account still logs in")
+        os.rmdir(root.passwd)
         check(m.stop() == 0, "clean exit")
 print("PASS")

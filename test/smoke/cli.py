@@ -36,12 +36,19 @@ with Root() as root:
         (["--mail-root", root.mail, "--pop3", "127.0.0.1:0"], "no --passwd"),
         (["--mail-root", root.mail + "/missing", "--passwd", root.passwd, "--pop3", "127.0.0.1:0"], "a missing mail root"),
         (["--mail-root", root.mail, "--passwd", root.dir + "/missing", "--pop3", "127.0.0.1:0"], "an unreadable passwd file"),
+        (["--mail-root", root.mail, "--passwd", root.mail, "--pop3", "127.0.0.1:0"], "a directory as passwd file"),
+        (base + ["--max-connections-per-address", "-1"], "--max-connections-per-address -1"),
+        (base + ["--max-connections-per-address", "some"], "--max-connections-per-address some"),
+        (base + ["--max-connections-per-address", "1000001"], "--max-connections-per-address 1000001"),
         (["--demo", "--mail-root", root.mail], "--demo with --mail-root"),
     ]:
         r = run(*args)
         err = r.stderr.decode()
         check(r.returncode == 2 and err.count("\n") == 1 and err.startswith("maild: "),
               "exit 2 and one stderr line for %s: %s" % (why, err.strip()))
+
+    r = run("--mail-root", root.mail, "--passwd", root.mail, "--pop3", "127.0.0.1:0")
+    check(b"is a directory" in r.stderr, "a directory as passwd file is named as such: %s" % r.stderr.decode().strip())
 
     for bad in (["--append-limit", "0"], ["--append-limit", "12k"], ["--imap", "localhost:143"]):
         r = run(*base, "--pop3", "127.0.0.1:0", *bad)
@@ -56,7 +63,8 @@ with Root() as root:
     busy.close()
 
     r = run("--help")
-    check(r.returncode == 0 and b"--mail-root" in r.stdout and b"--idle-timeout" in r.stdout, "--help exits 0 with usage")
+    check(r.returncode == 0 and b"--mail-root" in r.stdout and b"--idle-timeout" in r.stdout
+          and b"--max-connections-per-address" in r.stdout, "--help exits 0 with usage")
     r = run("--version")
     check(r.returncode == 0 and r.stdout.startswith(b"maild "), "--version: %s" % r.stdout.decode().strip())
 

@@ -121,8 +121,8 @@ with Root() as root:
         check(busy.at_eof(3), "the active one is closed once it goes idle")
         m.stop()
 
-    # --max-connections.
-    with Maild(exe, root, args=["--max-connections", "2"]) as m:
+    # --max-connections (every client here has the same address: no per-address limit).
+    with Maild(exe, root, args=["--max-connections", "2", "--max-connections-per-address", "0"]) as m:
         a, b = m.raw(), m.raw()
         c = Raw(m.port, greet=False)
         first = c.line()

@@ -231,7 +231,7 @@ with Root() as root:
         m.stop()
 
     # --max-connections: the connection over the limit gets * BYE.
-    with Maild(exe, root, imap=True, args=["--max-connections", "2"]) as m:
+    with Maild(exe, root, imap=True, args=["--max-connections", "2", "--max-connections-per-address", "0"]) as m:
         a, b = m.iraw(), m.iraw()
         c = ImapRaw(m.imap_port, greet=False)
         first = c.response(timeout=5)

@@ -299,11 +299,18 @@ class Conn:
         self.sock.close()
 
 
+def connect(port, timeout, source=None):
+    """A TCP connection to 127.0.0.1:port, from the loopback address `source` when given (all of
+    127.0.0.0/8 is loopback on Linux: another client address without another host)."""
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
+
+
 class Raw(Conn):
     """A plain socket that speaks POP3 by hand: exact bytes, pipelining."""
 
-    def __init__(self, port, timeout=10, greet=True):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10, greet=True, source=None):
+        self.sock = connect(port, timeout, source)
         self.buf = b""
         if greet:
             g = self.line()
@@ -372,8 +379,8 @@ class Lit:
 class ImapRaw(Conn):
     """A plain socket that speaks IMAP by hand: exact bytes, literals, pipelining."""
 
-    def __init__(self, port, timeout=10, greet=True):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10, greet=True, source=None):
+        self.sock = connect(port, timeout, source)
         self.buf = bytearray()
         self.n = 0
         self.greeting = None

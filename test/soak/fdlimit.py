@@ -33,7 +33,9 @@ with Root(users) as root:
     for i in range(HOLDERS):
         d = root.maildir("h%d" % i)
         os.link(os.path.join(root.dir, "big"), os.path.join(d, "cur", "1700000001.M1P1.big:2,"))
-    with Maild(exe, root, args=["--max-connections", str(CONNECTIONS)], log_level="warn",
+    # Every client is 127.0.0.1: no per-address limit.
+    with Maild(exe, root, args=["--max-connections", str(CONNECTIONS), "--max-connections-per-address", "0"],
+               log_level="warn",
                preexec_fn=soaklib.nofile_preexec(nofile)) as m:
         pid = m.proc.pid
         fds0 = soaklib.settled_fd_count(pid)

@@ -664,7 +664,9 @@ def main():
         print("figure: setup %.1f s, %d users, mail root in %s" % (time.monotonic() - t_start, len(users), root.dir),
               flush=True)
 
-        with Maild(exe, root, args=["--max-connections", str(CLIENTS)], delay_ms=DELAY_MS, log_level="info",
+        # Every client is 127.0.0.1: no per-address limit.
+        with Maild(exe, root, args=["--max-connections", str(CLIENTS), "--max-connections-per-address", "0"],
+                   delay_ms=DELAY_MS, log_level="info",
                    imap=True, preexec_fn=soaklib.nofile_preexec(nofile)) as m:
             pid = m.proc.pid
             fds0 = soaklib.settled_fd_count(pid)
