@@ -82,9 +82,9 @@ bool copy_file(const std::string &from, const std::string &to, const struct time
 
 class ImapSession::CopyJob final : public SlicedCommand {
 public:
-	CopyJob(ImapSession &session, const ImapCommand &cmd, std::vector<std::size_t> indexes, Mailbox target)
-		: s_(session), cmd_(cmd), indexes_(std::move(indexes)), target_(std::move(target)),
-		  target_keywords_(Keywords::load(target_.dir())), batch_(target_.dir())
+	CopyJob(ImapSession &session, const ImapCommand &cmd, std::vector<std::size_t> indexes, const std::string &dir)
+		: s_(session), cmd_(cmd), indexes_(std::move(indexes)), target_(dir), target_keywords_(Keywords::load(dir)),
+		  batch_(dir)
 	{
 	}
 
@@ -94,11 +94,15 @@ public:
 		std::string error;
 		bool expunged = false;
 		// At least one message per slice, however late it starts.
+		refreshed_ = false;
 		for (bool first = true; next_ < indexes_.size(); first = false) {
 			if (!first && Clock::now() >= until)
 				return false;
-			if (!prepare(indexes_[next_], expunged, error))
+			bool again = false;
+			if (!prepare(indexes_[next_], again, expunged, error))
 				return expunged ? fail_expunged() : fail(error);
+			if (again)
+				return false; // this message again in the next slice, after a refresh
 			next_++;
 		}
 		switch (batch_.stage(until, error)) {
@@ -128,14 +132,19 @@ public:
 
 private:
 	// Links (or copies) the message at view index `i` into the target's tmp/ and adds it to the
-	// batch. False with `expunged` when it is gone, else with `error`.
-	bool prepare(std::size_t i, bool &expunged, std::string &error)
+	// batch. False with `expunged` when it is gone, else with `error`; `again` when it is to be
+	// tried in the next slice.
+	bool prepare(std::size_t i, bool &again, bool &expunged, std::string &error)
 	{
 		std::uint32_t uid = s_.view_[i].uid;
 		if (s_.view_[i].expunged) {
 			expunged = true;
 			return false;
 		}
+		// The selected mailbox is not read again up front (for a large one that alone would
+		// hold the loop for a while): a file that is not where the snapshot says was renamed
+		// (flags) or expunged by another session, and a refresh tells which. At most one
+		// refresh per slice.
 		for (int attempt = 0;; attempt++) {
 			auto at = s_.mailbox_.find(uid);
 			if (!at) {
@@ -150,7 +159,11 @@ private:
 			if (!ok && errno != ENOENT)
 				ok = stat(src.c_str(), &st) == 0 && copy_file(src, tmp, st.st_mtim);
 			if (!ok && errno == ENOENT && attempt == 0) {
-				// Renamed (flags) or expunged by another session: look again, once.
+				if (refreshed_) {
+					again = true;
+					return true;
+				}
+				refreshed_ = true;
 				if (!s_.mailbox_.refresh(error))
 					return false;
 				continue;
@@ -198,6 +211,7 @@ private:
 	Keywords target_keywords_;
 	MailboxBatch batch_;
 	std::vector<std::uint32_t> from_; // their UIDs in the selected mailbox
+	bool refreshed_ = false;          // the selected mailbox was refreshed in this slice
 };
 
 void ImapSession::copy(const ImapCommand &cmd)
@@ -213,15 +227,15 @@ void ImapSession::copy(const ImapCommand &cmd)
 		tagged(cmd.tag, "NO", "[TRYCREATE] No such mailbox");
 		return;
 	}
-	Mailbox target;
+	// The target is not read here: the commit reads its uidlist once, under the lock.
 	std::string error;
-	if (!Mailbox::open(*dir, target, error) || !mailbox_.refresh(error)) {
+	if (!Mailbox::prepare(*dir, error)) {
 		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": COPY: " + error);
 		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot open the mailbox");
 		return;
 	}
 	// The connection runs the job's slices from here on, the first in this loop iteration.
-	sliced_ = std::make_unique<CopyJob>(*this, cmd, std::move(indexes), std::move(target));
+	sliced_ = std::make_unique<CopyJob>(*this, cmd, std::move(indexes), *dir);
 }
 
 } // namespace maild

@@ -234,6 +234,23 @@ void sweep_tmp(const std::string &dir)
 	closedir(d);
 }
 
+// False when the list is missing or damaged.
+bool read_uidlist(const std::string &dir, Uidlist &out)
+{
+	std::string text;
+	int fd = ::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		char buf[65536];
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+			if (n > 0)
+				text.append(buf, static_cast<std::size_t>(n));
+		}
+		close(fd);
+	}
+	return Uidlist::parse(text, out);
+}
+
 // Whether the batch with `prefix` still runs: its owner holds tmp/<prefix>lock.
 bool batch_running(const std::string &dir, std::string_view prefix)
 {
@@ -273,20 +290,7 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 		by_base.emplace(std::string(maildir_base_name(name)), maildir_flags(name));
 
 	bool changed = false;
-	std::string text;
-	{
-		int fd = ::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0) {
-			char buf[65536];
-			ssize_t n;
-			while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-				if (n > 0)
-					text.append(buf, static_cast<std::size_t>(n));
-			}
-			close(fd);
-		}
-	}
-	if (!Uidlist::parse(text, mb.list_)) {
+	if (!read_uidlist(dir, mb.list_)) {
 		// No list or a damaged one: UIDs start over, and the new UIDVALIDITY tells clients.
 		mb.list_ = Uidlist{};
 		mb.list_.uidvalidity = static_cast<std::uint32_t>(std::time(nullptr));
@@ -510,9 +514,21 @@ bool Mailbox::add_many(const std::vector<MessageFile> &files, std::vector<std::u
 	if (files.empty())
 		return true;
 	MailboxLock lock(dir_);
-	if (!refresh_locked(error))
-		return false;
-	if (UINT32_MAX - list_.next_uid < files.size()) {
+	// The list as it is now (others may have given UIDs or expunged since this object's
+	// snapshot), extended: cur/ is not read again, which keeps this short for a large mailbox.
+	// What cur/ or new/ holds that the list does not name gets its UID at the next open(), as
+	// always; an entry whose file is gone is dropped there.
+	Uidlist list;
+	if (!read_uidlist(dir_, list)) {
+		// Missing or damaged: open() makes a new one first (a new UIDVALIDITY).
+		Mailbox fresh;
+		if (!open_locked(dir_, fresh, error))
+			return false;
+		*this = std::move(fresh);
+		save_entries();
+		list = list_;
+	}
+	if (UINT32_MAX - list.next_uid < files.size()) {
 		error = dir_ + ": UIDs exhausted";
 		return false;
 	}
@@ -520,26 +536,24 @@ bool Mailbox::add_many(const std::vector<MessageFile> &files, std::vector<std::u
 	std::unordered_set<std::string_view> adding;
 	for (const auto &f : files)
 		adding.insert(f.base);
-	for (const auto &m : messages_) {
-		if (adding.count(m.base) != 0) {
-			error = dir_ + ": " + m.base + " is listed already";
+	for (const auto &e : list.entries) {
+		if (adding.count(e.base) != 0) {
+			error = dir_ + ": " + e.base + " is listed already";
 			return false;
 		}
 	}
-	std::size_t before = messages_.size();
-	std::uint32_t next = list_.next_uid;
+	std::uint32_t first = list.next_uid;
 	for (const auto &f : files)
-		messages_.push_back({list_.next_uid++, f.vsize, f.base, f.flags});
-	if (!save(error)) {
-		messages_.resize(before);
-		list_.entries.resize(before);
-		list_.next_uid = next;
-		dirty_ = true;
+		list.entries.push_back({list.next_uid++, f.vsize, f.base});
+	if (!write_list(list, error))
 		return false;
-	}
-	remember_times();
+	// This object now lags behind the disk (others' changes, the new messages' flags): the
+	// next refresh() reads it all again.
+	list_.uidvalidity = list.uidvalidity;
+	list_.next_uid = list.next_uid;
+	dirty_ = true;
 	for (std::size_t i = 0; i < files.size(); i++)
-		uids.push_back(next + static_cast<std::uint32_t>(i));
+		uids.push_back(first + static_cast<std::uint32_t>(i));
 	return true;
 }
 
@@ -594,18 +608,28 @@ char Keywords::letter(std::string_view name, const std::string &dir, bool create
 	return static_cast<char>('a' + names.size() - 1);
 }
 
-bool Mailbox::save(std::string &error)
+void Mailbox::save_entries()
 {
 	list_.entries.clear();
 	for (const auto &m : messages_)
 		list_.entries.push_back({m.uid, m.vsize, m.base});
+}
+
+bool Mailbox::save(std::string &error)
+{
+	save_entries();
+	return write_list(list_, error);
+}
+
+bool Mailbox::write_list(const Uidlist &list, std::string &error)
+{
 	// Leftovers of writes cut by a crash go when the list is next written (under the lock, as
 	// they were made): a write is what leaves them, and a mailbox only read has none to sweep.
 	// Every open used to do this, 6 system calls of about 110 per IMAP session.
 	sweep_tmp(dir_);
 	// Where rewrites of the list went before they moved into tmp/.
 	unlink((dir_ + "/" + Uidlist::file_name + ".tmp").c_str());
-	if (!write_file_atomically(dir_, Uidlist::file_name, list_.format())) {
+	if (!write_file_atomically(dir_, Uidlist::file_name, list.format())) {
 		error = errno_text(dir_ + "/" + Uidlist::file_name);
 		return false;
 	}

@@ -48,6 +48,9 @@ struct Keywords {
 
 class Mailbox {
 public:
+	Mailbox() = default;
+	// The mailbox at `dir`, not read yet: add_many() works on it as it is, refresh() reads it.
+	explicit Mailbox(std::string dir) : dir_(std::move(dir)) {}
 	// Opens the Maildir at `dir`, creating it (and cur/ new/ tmp/) when missing: moves new/
 	// into cur/ with ":2," info, gives files without a UID the next ones in name order,
 	// computes missing sizes once, and rewrites the uidlist when any of that changed.
@@ -87,8 +90,9 @@ public:
 		 std::uint32_t &uid, std::string &error);
 	// Gives `files` (already in cur/ under the names file_name() gives, hidden from readers as a
 	// MailboxBatch hides them) consecutive new UIDs, in order, in one change: under the lock,
-	// one refresh and one uidlist write. All or nothing: on failure the uidlist and this object
-	// stay as they were (the caller removes the files). The uid fields of `files` are ignored.
+	// the uidlist is read and written once. All or nothing: on failure the uidlist stays as it
+	// was (the caller removes the files). The uid fields of `files` are ignored. Afterwards
+	// uidvalidity() and next_uid() are current; messages() lags until the next refresh().
 	bool add_many(const std::vector<MessageFile> &files, std::vector<std::uint32_t> &uids, std::string &error);
 	// Moves the recent mark past every message: this session is the one that sees them as
 	// \Recent (RFC 3501 2.3.2).
@@ -101,6 +105,8 @@ private:
 	static bool open_locked(const std::string &dir, Mailbox &out, std::string &error);
 	bool refresh_locked(std::string &error);
 	bool save(std::string &error);
+	void save_entries(); // list_.entries from messages_
+	bool write_list(const Uidlist &list, std::string &error);
 	void remember_times();
 
 	std::string dir_;
