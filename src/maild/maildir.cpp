@@ -13,9 +13,9 @@
 #include <fstream>
 #include <map>
 #include <sys/file.h>
-#include <unordered_set>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace maild {
 
@@ -742,12 +742,10 @@ MailboxBatch::Stage MailboxBatch::stage(std::chrono::steady_clock::time_point un
 			error = errno_text(path);
 			return Stage::failed;
 		}
-		// Nobody else takes it but for an instant (flock_held()).
-		while (flock(lock_fd_, LOCK_EX) < 0) {
-			if (errno != EINTR) {
-				error = errno_text(path);
-				return Stage::failed;
-			}
+		// A new file of a name nobody knows yet: nobody else can hold it, so this never waits.
+		if (flock(lock_fd_, LOCK_EX | LOCK_NB) < 0) {
+			error = errno_text(path);
+			return Stage::failed;
 		}
 	}
 	while (staged_ < files_.size()) {

@@ -14,6 +14,7 @@
            cur/ in slices. Skipped, with the reason, where mounting is not permitted.
   expunged  a message expunged by another session before the COPY reaches it: NO
            [EXPUNGEISSUED] and nothing copied.
+  itself   a COPY into the selected mailbox: its reply announces the copies, which read back.
 
 usage: imapcopy.py MAILD [--sanitized]   (latency: median < 100 ms, max < 500 ms; 2 s under
 sanitizers)"""
@@ -252,11 +253,28 @@ def expunged_test(exe):
         b.ok("LOGOUT")
 
 
+def copy_into_itself(exe):
+    with maildtest.Root() as root, maildtest.Maild(exe, root, imap=True, pop3=False) as m:
+        fill_inbox(root, "alice", 10)
+        a = m.iraw("alice")
+        check(select_count(a) == 10, "alice sees 10 messages")
+        untagged, done = a.cmd("COPY 1:3 INBOX")
+        code = maildtest.resp_code(done, "COPYUID")
+        check(done.startswith(b"OK") and code is not None and code.split()[1:] == ["1:3", "11:13"],
+              "COPY 1:3 INBOX into the selected mailbox: [COPYUID v 1:3 11:13] (%r)" % done)
+        check(maildtest.counts(untagged).get("EXISTS") == 13, "and its reply announces 13 EXISTS")
+        got = maildtest.fetches(a.ok("FETCH 1:13 BODY.PEEK[]"))
+        check(all(got[i + 10]["BODY[]"] == got[i]["BODY[]"] == message(i - 1) for i in (1, 2, 3)),
+              "the copies read back as the originals")
+        a.ok("LOGOUT")
+
+
 def main():
     exe = sys.argv[1]
     sanitized = "--sanitized" in sys.argv[2:]
     maildtest.time_limit(100)
     expunged_test(exe)
+    copy_into_itself(exe)
     if os.geteuid() == 0:
         disk_full_test(exe)
     else:
