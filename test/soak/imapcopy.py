@@ -7,11 +7,13 @@
            a slice and the short commit, never for the whole COPY (which took minutes when it
            held the loop: each message rewrote the target's whole uidlist). The COPY itself must succeed:
            [COPYUID] names all 12,000 source UIDs and 12,000 new ones, and Target holds 12,000
-           messages with the same bytes, consistent with its uidlist.
+           messages with the same bytes, consistent with its uidlist. A second COPY while
+           another session polls STATUS of its target: 0 or 12,000 messages, never a part.
   disk full  alice's Maildir on a small tmpfs (we run as root) that is filled up: a COPY whose
            final uidlist write fails answers NO and leaves Target as it was (no file in cur/ or
-           tmp/, the uidlist byte for byte), for a small COPY and a larger one that is moved into
-           cur/ in slices. Skipped, with the reason, where mounting is not permitted.
+           tmp/, the uidlist byte for byte), for a small COPY on a full disk and a larger one
+           whose list outgrows the few blocks left. Skipped, with the reason, where mounting is
+           not permitted.
   expunged  a message expunged by another session before the COPY reaches it: NO
            [EXPUNGEISSUED] and nothing copied.
   itself   a COPY into the selected mailbox: its reply announces the copies, which read back.
@@ -170,6 +172,33 @@ def latency_test(exe, sanitized):
               % (med_bound * 1000, med * 1000))
         check(worst < max_bound, "every LOGIN during the COPY answered within %d ms (max %.1f ms)"
               % (max_bound * 1000, worst * 1000))
+
+        # Another session asks for Target2's size while the same COPY goes there: it sees none
+        # of the copies or all of them, never a part.
+        r.ok("CREATE Target2")
+        seen = []
+        stop = threading.Event()
+
+        def poll():
+            p = m.iraw("alice")
+            while not stop.is_set():
+                u = p.ok("STATUS Target2 (MESSAGES)")
+                seen.append((time.monotonic(), int(re.search(rb"MESSAGES (\d+)", u[0]).group(1))))
+            p.ok("LOGOUT")
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        while not seen:
+            time.sleep(0.01)
+        t0 = time.monotonic()
+        _, done = r.cmd("COPY 1:* Target2")
+        t1 = time.monotonic()
+        stop.set()
+        poller.join(15)
+        check(done.startswith(b"OK"), "a second COPY 1:* (into Target2) succeeds")
+        during = [n for t, n in seen if t0 <= t <= t1]
+        check(len(during) >= 3 and set(n for _, n in seen) <= {0, COUNT},
+              "STATUS Target2 during the COPY shows 0 or %d messages, never a part (%d answers during it: %s)"
+              % (COUNT, len(during), sorted(set(during))))
         r.ok("LOGOUT")
 
 
