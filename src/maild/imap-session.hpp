@@ -63,6 +63,7 @@ private:
 		bool expunged = false; // gone from disk, EXPUNGE not yet sent
 	};
 	struct FetchJob;
+	class CopyJob; // imap-copy.cpp
 
 	// A command that does its work in slices (COPY of many messages, ...): while one runs the
 	// session reads no further command, and the connection calls produce() whenever its output

@@ -4,6 +4,7 @@
 #include "message-encoder.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace maild {
 
@@ -202,8 +204,22 @@ bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
 
 namespace {
 
-// What a crash (kill -9 during an APPEND or a rewrite) leaves in tmp/ is removed once it is
-// 36 hours old, the age maildir(5) gives for abandoned files; younger ones may be in use.
+// True when someone holds an flock on dirfd/name (a MailboxBatch's lock). Only tests: a lock
+// nobody holds is taken for an instant and let go.
+bool flock_held(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+// What a crash (kill -9 during an APPEND, a COPY or a rewrite) leaves in tmp/ is removed once
+// it is 36 hours old, the age maildir(5) gives for abandoned files; younger ones may be in use.
+// The age is the inode's change time: a message COPY links into tmp/ keeps its old mtime (its
+// internal date), while link() and every write set the ctime to now.
 void sweep_tmp(const std::string &dir)
 {
 	DIR *d = opendir((dir + "/tmp").c_str());
@@ -213,10 +229,38 @@ void sweep_tmp(const std::string &dir)
 	while (dirent *e = readdir(d)) {
 		struct stat st {};
 		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_mtime < cutoff)
+		    S_ISREG(st.st_mode) && st.st_ctime < cutoff && !flock_held(dirfd(d), e->d_name))
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
+}
+
+// False when the list is missing or damaged.
+bool read_uidlist(const std::string &dir, Uidlist &out)
+{
+	std::string text;
+	int fd = ::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		char buf[65536];
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+			if (n > 0)
+				text.append(buf, static_cast<std::size_t>(n));
+		}
+		close(fd);
+	}
+	return Uidlist::parse(text, out);
+}
+
+// Whether the batch with `prefix` still runs: its owner holds tmp/<prefix>lock.
+bool batch_running(const std::string &dir, std::string_view prefix)
+{
+	int dfd = ::open((dir + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	bool held = flock_held(dfd, (std::string(prefix) + "lock").c_str());
+	close(dfd);
+	return held;
 }
 
 } // namespace
@@ -247,20 +291,7 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 		by_base.emplace(std::string(maildir_base_name(name)), maildir_flags(name));
 
 	bool changed = false;
-	std::string text;
-	{
-		int fd = ::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0) {
-			char buf[65536];
-			ssize_t n;
-			while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-				if (n > 0)
-					text.append(buf, static_cast<std::size_t>(n));
-			}
-			close(fd);
-		}
-	}
-	if (!Uidlist::parse(text, mb.list_)) {
+	if (!read_uidlist(dir, mb.list_)) {
 		// No list or a damaged one: UIDs start over, and the new UIDVALIDITY tells clients.
 		mb.list_ = Uidlist{};
 		mb.list_.uidvalidity = static_cast<std::uint32_t>(std::time(nullptr));
@@ -279,15 +310,36 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 		kept.push_back(std::move(e));
 	}
 
+	// Files of a MailboxBatch still running are not messages yet (one test per batch).
+	std::map<std::string, bool, std::less<>> running;
+	auto in_running_batch = [&](std::string_view base) {
+		std::string_view prefix = MailboxBatch::prefix_of(base);
+		if (prefix.empty())
+			return false;
+		auto it = running.find(prefix);
+		if (it == running.end())
+			it = running.emplace(std::string(prefix), batch_running(dir, prefix)).first;
+		return it->second;
+	};
 	std::vector<std::string> unknown;
-	for (const auto &[base, flags] : by_base)
-		unknown.push_back(base);
+	for (const auto &[base, flags] : by_base) {
+		if (!in_running_batch(base))
+			unknown.push_back(base);
+	}
 	std::sort(unknown.begin(), unknown.end(), delivery_order);
 	for (const auto &base : unknown) {
 		MessageFile m{0, 0, base, by_base[base]};
-		if (auto w = maildir_name_vsize(base))
+		std::string path = dir + "/cur/" + m.file_name();
+		struct stat st {};
+		if (stat(path.c_str(), &st) < 0)
+			continue; // vanished meanwhile
+		// A name's size is taken only when the file could have it: LF -> CRLF at most doubles
+		// the bytes. Anything else (",W=99999999999" on a small file) is computed.
+		auto bytes = static_cast<std::uint64_t>(st.st_size);
+		auto w = maildir_name_vsize(base);
+		if (w && *w >= bytes && *w - bytes <= bytes)
 			m.vsize = *w;
-		else if (!compute_vsize(dir + "/cur/" + m.file_name(), m.vsize))
+		else if (!compute_vsize(path, m.vsize))
 			continue; // vanished meanwhile
 		if (mb.list_.next_uid == UINT32_MAX) {
 			error = dir + ": UIDs exhausted";
@@ -392,11 +444,21 @@ std::optional<std::size_t> Mailbox::find(std::uint32_t uid) const
 	return static_cast<std::size_t>(it - messages_.begin());
 }
 
-std::string Mailbox::unique_base(std::uint64_t vsize)
+namespace {
+
+// "<sec>.M<usec>P<pid>Q<n>": n counts the names this process made, in all its threads (the
+// loops of --workers), so no two are alike even within one microsecond.
+std::string unique_stem()
 {
-	static unsigned counter = 0;
+	static std::atomic<unsigned long> counter{0};
 	struct timespec now {};
 	clock_gettime(CLOCK_REALTIME, &now);
+	return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" +
+	       std::to_string(getpid()) + "Q" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+std::string host_part()
+{
 	char host[256] = "localhost";
 	if (gethostname(host, sizeof host - 1) < 0)
 		std::strcpy(host, "localhost");
@@ -404,9 +466,14 @@ std::string Mailbox::unique_base(std::uint64_t vsize)
 	std::string h;
 	for (const char *p = host; *p; p++)
 		h += (*p == '/' || *p == ':' || *p == ',') ? '_' : *p; // Maildir's rule for host names
-	return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" +
-	       std::to_string(getpid()) + "Q" + std::to_string(++counter) + "." + h + ",W=" +
-	       std::to_string(vsize);
+	return h;
+}
+
+} // namespace
+
+std::string Mailbox::unique_base(std::uint64_t vsize)
+{
+	return unique_stem() + "." + host_part() + ",W=" + std::to_string(vsize);
 }
 
 bool Mailbox::add(const std::string &file, std::uint64_t vsize, std::string_view flags, std::int64_t mtime,
@@ -422,16 +489,72 @@ bool Mailbox::add(const std::string &file, std::uint64_t vsize, std::string_view
 	struct timespec times[2] = {{static_cast<time_t>(mtime), 0}, {static_cast<time_t>(mtime), 0}};
 	utimensat(AT_FDCWD, file.c_str(), times, 0); // only the internal date is lost on failure
 	MessageFile m{list_.next_uid, vsize, unique_base(vsize), maildir_flags(maildir_file_name("", flags))};
-	if (rename(file.c_str(), path_of(m).c_str()) < 0) {
+	std::string path = path_of(m);
+	if (rename(file.c_str(), path.c_str()) < 0) {
 		error = errno_text(file);
 		return false;
 	}
 	list_.next_uid++;
 	uid = m.uid;
 	messages_.push_back(std::move(m));
-	if (!save(error))
-		return false; // the file stays in cur/; the next open() gives it a UID
+	if (!save(error)) {
+		// Still under the lock: nobody has seen the file, and the list on disk is the old one.
+		unlink(path.c_str());
+		messages_.pop_back();
+		list_.entries.pop_back();
+		dirty_ = true;
+		return false;
+	}
 	remember_times();
+	return true;
+}
+
+bool Mailbox::add_many(const std::vector<MessageFile> &files, std::vector<std::uint32_t> &uids, std::string &error)
+{
+	uids.clear();
+	if (files.empty())
+		return true;
+	MailboxLock lock(dir_);
+	// The list as it is now (others may have given UIDs or expunged since this object's
+	// snapshot), extended: cur/ is not read again, which keeps this short for a large mailbox.
+	// What cur/ or new/ holds that the list does not name gets its UID at the next open(), as
+	// always; an entry whose file is gone is dropped there.
+	Uidlist list;
+	if (!read_uidlist(dir_, list)) {
+		// Missing or damaged: open() makes a new one first (a new UIDVALIDITY).
+		Mailbox fresh;
+		if (!open_locked(dir_, fresh, error))
+			return false;
+		*this = std::move(fresh);
+		save_entries();
+		list = list_;
+	}
+	if (UINT32_MAX - list.next_uid < files.size()) {
+		error = dir_ + ": UIDs exhausted";
+		return false;
+	}
+	// A file the list names already was taken in by a reader that did not see it hidden.
+	std::unordered_set<std::string_view> adding;
+	for (const auto &f : files)
+		adding.insert(f.base);
+	for (const auto &e : list.entries) {
+		if (adding.count(e.base) != 0) {
+			error = dir_ + ": " + e.base + " is listed already";
+			return false;
+		}
+	}
+	std::uint32_t first = list.next_uid;
+	for (const auto &f : files)
+		list.entries.push_back({list.next_uid++, f.vsize, f.base});
+	if (!write_list(list, error))
+		return false;
+	// This object now lags behind the disk (others' changes, the new messages' flags): the
+	// next refresh() reads it all again.
+	list_.uidvalidity = list.uidvalidity;
+	list_.next_uid = list.next_uid;
+	dirty_ = true;
+	for (std::size_t i = 0; i < files.size(); i++)
+		uids.push_back(first + static_cast<std::uint32_t>(i));
 	return true;
 }
 
@@ -492,18 +615,28 @@ char Keywords::letter(std::string_view name, const std::string &dir, bool create
 	return static_cast<char>('a' + names.size() - 1);
 }
 
-bool Mailbox::save(std::string &error)
+void Mailbox::save_entries()
 {
 	list_.entries.clear();
 	for (const auto &m : messages_)
 		list_.entries.push_back({m.uid, m.vsize, m.base});
+}
+
+bool Mailbox::save(std::string &error)
+{
+	save_entries();
+	return write_list(list_, error);
+}
+
+bool Mailbox::write_list(const Uidlist &list, std::string &error)
+{
 	// Leftovers of writes cut by a crash go when the list is next written (under the lock, as
 	// they were made): a write is what leaves them, and a mailbox only read has none to sweep.
 	// Every open used to do this, 6 system calls of about 110 per IMAP session.
 	sweep_tmp(dir_);
 	// Where rewrites of the list went before they moved into tmp/.
 	unlink((dir_ + "/" + Uidlist::file_name + ".tmp").c_str());
-	if (!write_file_atomically(dir_, Uidlist::file_name, list_.format())) {
+	if (!write_file_atomically(dir_, Uidlist::file_name, list.format())) {
 		error = errno_text(dir_ + "/" + Uidlist::file_name);
 		return false;
 	}
@@ -555,6 +688,117 @@ std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string
 		error = save_error;
 	remember_times();
 	return failed;
+}
+
+// --- MailboxBatch ---------------------------------------------------------------------------
+
+MailboxBatch::MailboxBatch(std::string dir)
+	: dir_(std::move(dir)), prefix_(unique_stem() + "_"), host_(host_part())
+{
+}
+
+MailboxBatch::~MailboxBatch()
+{
+	if (!finished_)
+		abort();
+}
+
+std::string_view MailboxBatch::prefix_of(std::string_view base)
+{
+	// <digits>.M<digits>P<digits>Q<digits>_ followed by <digits>.
+	std::size_t i = 0;
+	auto digits = [&] {
+		std::size_t start = i;
+		while (i < base.size() && base[i] >= '0' && base[i] <= '9')
+			i++;
+		return i > start;
+	};
+	auto mark = [&](char c) {
+		if (i < base.size() && base[i] == c) {
+			i++;
+			return true;
+		}
+		return false;
+	};
+	if (!digits() || !mark('.') || !mark('M') || !digits() || !mark('P') || !digits() || !mark('Q') ||
+	    !digits() || !mark('_'))
+		return {};
+	std::size_t end = i;
+	if (!digits() || !mark('.'))
+		return {};
+	return base.substr(0, end);
+}
+
+std::string MailboxBatch::next_base(std::uint64_t vsize) const
+{
+	return prefix_ + std::to_string(files_.size()) + "." + host_ + ",W=" + std::to_string(vsize);
+}
+
+void MailboxBatch::add(std::uint64_t vsize, std::string_view flags)
+{
+	files_.push_back({0, vsize, next_base(vsize), maildir_flags(maildir_file_name("", flags))});
+}
+
+MailboxBatch::Stage MailboxBatch::stage(std::chrono::steady_clock::time_point until, std::string &error)
+{
+	if (staged_ < files_.size() && lock_fd_ < 0) {
+		// Before the first file shows in cur/: from here on readers pass over them.
+		std::string path = dir_ + "/tmp/" + prefix_ + "lock";
+		lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (lock_fd_ < 0) {
+			error = errno_text(path);
+			return Stage::failed;
+		}
+		// A new file of a name nobody knows yet: nobody else can hold it, so this never waits.
+		if (flock(lock_fd_, LOCK_EX | LOCK_NB) < 0) {
+			error = errno_text(path);
+			return Stage::failed;
+		}
+	}
+	while (staged_ < files_.size()) {
+		const MessageFile &f = files_[staged_];
+		std::string from = dir_ + "/tmp/" + f.base;
+		if (rename(from.c_str(), (dir_ + "/cur/" + f.file_name()).c_str()) < 0) {
+			error = errno_text(from);
+			return Stage::failed;
+		}
+		staged_++;
+		if (staged_ < files_.size() && std::chrono::steady_clock::now() >= until)
+			return Stage::more;
+	}
+	return Stage::done;
+}
+
+bool MailboxBatch::commit(Mailbox &target, std::vector<std::uint32_t> &uids, std::string &error)
+{
+	if (stage(std::chrono::steady_clock::time_point::max(), error) != Stage::done ||
+	    !target.add_many(files_, uids, error)) {
+		abort();
+		return false;
+	}
+	finished_ = true;
+	release();
+	return true;
+}
+
+void MailboxBatch::abort()
+{
+	// The lock is still held: readers keep passing over what is left in cur/ until it is gone.
+	for (std::size_t i = 0; i < files_.size(); i++) {
+		std::string path = i < staged_ ? dir_ + "/cur/" + files_[i].file_name() : dir_ + "/tmp/" + files_[i].base;
+		unlink(path.c_str());
+	}
+	finished_ = true;
+	release();
+}
+
+void MailboxBatch::release()
+{
+	if (lock_fd_ < 0)
+		return;
+	unlink((dir_ + "/tmp/" + prefix_ + "lock").c_str());
+	close(lock_fd_);
+	lock_fd_ = -1;
 }
 
 } // namespace maild
