@@ -46,7 +46,11 @@ public:
 	void on_line_too_long() override;
 	void on_raw(std::string_view chunk, bool last) override;
 	bool busy() const override { return delaying_ || fetch_ != nullptr || sliced_ != nullptr; }
-	bool streaming() const override { return fetch_ != nullptr || sliced_ != nullptr; }
+	// In IDLE, also while sync() has changes left to report that did not fit under the bound.
+	bool streaming() const override
+	{
+		return fetch_ != nullptr || sliced_ != nullptr || (input_ == Input::idle && sync_pending_);
+	}
 	void produce() override;
 	void on_idle_timeout() override;
 
@@ -63,6 +67,9 @@ private:
 		bool expunged = false; // gone from disk, EXPUNGE not yet sent
 	};
 	struct FetchJob;
+	class StoreJob;  // imap-selected.cpp
+	class SearchJob; // imap-selected.cpp
+	class ListJob;   // imap-session.cpp
 
 	// A command that does its work in slices (COPY of many messages, ...): while one runs the
 	// session reads no further command, and the connection calls produce() whenever its output
@@ -113,6 +120,8 @@ private:
 	void idle_done(bool ok);
 
 	// Selected (imap-selected.cpp).
+	// Reports changes while the output is under its bound; the rest stays pending (the view
+	// keeps what the client was told) and sync_pending_ says so.
 	void sync(bool allow_expunge);
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
@@ -127,6 +136,8 @@ private:
 	void fetch(const ImapCommand &cmd);
 	void produce_fetch();
 	bool fetch_next_message();
+	void fetch_next_item();
+	void fetch_send_range();
 	bool fetch_open(const MessageFile &m);
 	void fetch_finish();
 
@@ -159,6 +170,7 @@ private:
 	std::vector<ViewMessage> view_;
 	std::uint32_t view_max_uid_ = 0; // every UID up to this one has been announced
 
+	bool sync_pending_ = false;
 	std::string idle_tag_;
 	iol::Timeout idle_poll_;
 
