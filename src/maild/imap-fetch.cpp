@@ -302,9 +302,8 @@ void ImapSession::fetch_send_range()
 	}
 }
 
-void ImapSession::produce_fetch()
+void ImapSession::produce_fetch(std::chrono::steady_clock::time_point until)
 {
-	auto until = std::chrono::steady_clock::now() + slice_time;
 	while (fetch_ && !conn_.closed() && !conn_.output_full()) {
 		FetchJob &job = *fetch_;
 		if (job.text_pos < job.text.size()) {

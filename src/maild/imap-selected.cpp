@@ -40,13 +40,13 @@ std::string ImapSession::flags_of(const ViewMessage &v) const
 // another session flips flags on thousands of messages) then holds no more than the bound and
 // one line. What is not reported stays pending without being lost, because the next call
 // compares the view, which changes only with what is sent, with the store again.
-void ImapSession::sync(bool allow_expunge)
+void ImapSession::sync(bool allow_expunge, bool reload)
 {
 	sync_pending_ = false;
 	if (state_ != State::selected)
 		return;
 	std::string error;
-	bool stale = mailbox_.stale();
+	bool stale = reload && mailbox_.stale();
 	if (stale && !mailbox_.reload(error)) {
 		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 		return;

@@ -93,14 +93,38 @@ void ImapSession::reset_command()
 
 void ImapSession::produce()
 {
-	if (fetch_) {
-		produce_fetch();
+	auto now = std::chrono::steady_clock::now();
+	if (slice_end_ == std::chrono::steady_clock::time_point{}) {
+		slice_end_ = now + slice_time;
+	} else if (now >= slice_end_) {
+		// The slice ran out between two calls (a send in between): no more work before the
+		// loop has gone round.
+		yield();
 		return;
 	}
-	if (sliced_ && sliced_->step(std::chrono::steady_clock::now() + slice_time))
+	if (fetch_)
+		produce_fetch(slice_end_);
+	else if (sliced_ && sliced_->step(slice_end_))
 		sliced_.reset();
 	else if (!sliced_ && input_ == Input::idle && sync_pending_)
-		sync(true); // an IDLE client reads again: what did not fit goes out as the socket drains
+		// An IDLE client reads again: what did not fit goes out as the socket drains. The
+		// disk is read again by the poll only: this runs at every drain of the socket.
+		sync(true, false);
+	if (!fetch_ && !sliced_ && !(input_ == Input::idle && sync_pending_))
+		slice_end_ = {}; // done: the next command starts a slice of its own
+	else if (std::chrono::steady_clock::now() >= slice_end_)
+		yield();
+}
+
+void ImapSession::yield()
+{
+	slice_end_ = {};
+	yielded_ = true;
+	yield_ = conn_.loop().add_oneshot(std::chrono::microseconds(0), [this] {
+		yielded_ = false;
+		yield_.remove();
+		conn_.pump();
+	});
 }
 
 // --- input -------------------------------------------------------------------------------

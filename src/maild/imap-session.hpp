@@ -49,7 +49,7 @@ public:
 	// In IDLE, also while sync() has changes left to report that did not fit under the bound.
 	bool streaming() const override
 	{
-		return fetch_ != nullptr || sliced_ != nullptr || (input_ == Input::idle && sync_pending_);
+		return !yielded_ && (fetch_ != nullptr || sliced_ != nullptr || (input_ == Input::idle && sync_pending_));
 	}
 	void produce() override;
 	void on_idle_timeout() override;
@@ -83,6 +83,8 @@ private:
 	};
 	// How long one slice may hold the loop.
 	static constexpr std::chrono::milliseconds slice_time{20};
+	// Ends the slice: the connection calls produce() again only in the loop's next iteration.
+	void yield();
 
 	// Input.
 	void command_line(std::string_view line);
@@ -121,8 +123,9 @@ private:
 
 	// Selected (imap-selected.cpp).
 	// Reports changes while the output is under its bound; the rest stays pending (the view
-	// keeps what the client was told) and sync_pending_ says so.
-	void sync(bool allow_expunge);
+	// keeps what the client was told) and sync_pending_ says so. With `reload` false, against
+	// the mailbox as last read (what is still pending), without looking at the disk.
+	void sync(bool allow_expunge, bool reload = true);
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
 	std::string flags_of(const ViewMessage &v) const;
@@ -134,7 +137,7 @@ private:
 
 	// FETCH (imap-fetch.cpp).
 	void fetch(const ImapCommand &cmd);
-	void produce_fetch();
+	void produce_fetch(std::chrono::steady_clock::time_point until);
 	bool fetch_next_message();
 	void fetch_next_item();
 	void fetch_send_range();
@@ -176,6 +179,12 @@ private:
 
 	std::unique_ptr<FetchJob> fetch_;
 	std::unique_ptr<SlicedCommand> sliced_;
+	// A slice may span several produce() calls (the connection calls it again as long as the
+	// socket takes what it queued), so its end is kept; once past it, streaming() is false
+	// until yield_ runs, and the connection goes back to the loop.
+	std::chrono::steady_clock::time_point slice_end_{};
+	bool yielded_ = false;
+	iol::Timeout yield_;
 };
 
 } // namespace maild
