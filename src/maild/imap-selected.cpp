@@ -45,6 +45,12 @@ void ImapSession::sync(bool allow_expunge, bool reload)
 	sync_pending_ = false;
 	if (state_ != State::selected)
 		return;
+	if (conn_.output_full()) {
+		// Nothing could be reported: the disk is not even looked at, so a session that never
+		// reads costs its IDLE poll next to nothing.
+		sync_pending_ = true;
+		return;
+	}
 	std::string error;
 	bool stale = reload && mailbox_.stale();
 	if (stale && !mailbox_.reload(error)) {
@@ -63,13 +69,19 @@ void ImapSession::sync(bool allow_expunge, bool reload)
 			untagged("FLAGS (" + imap_system_flags() + names + ")");
 		}
 	}
+	// Without a reload the mailbox is the one the last call compared against, so that call's
+	// messages before where it stopped need no second look: an IDLE client draining a long
+	// backlog line by line costs one comparison per line, not a pass over the mailbox.
+	std::size_t i = reload ? 0 : std::min(sync_resume_, view_.size());
 	auto full = [&] {
-		if (conn_.output_full())
+		if (conn_.output_full()) {
 			sync_pending_ = true;
+			sync_resume_ = i;
+		}
 		return sync_pending_;
 	};
 	const auto &messages = mailbox_.messages();
-	for (std::size_t i = 0; i < view_.size();) {
+	while (i < view_.size()) {
 		ViewMessage &v = view_[i];
 		auto at = mailbox_.find(v.uid);
 		if (!at) {

@@ -174,6 +174,7 @@ private:
 	std::uint32_t view_max_uid_ = 0; // every UID up to this one has been announced
 
 	bool sync_pending_ = false;
+	std::size_t sync_resume_ = 0; // where a sync() without reload goes on comparing
 	std::string idle_tag_;
 	iol::Timeout idle_poll_;
 
