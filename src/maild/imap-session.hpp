@@ -4,13 +4,16 @@
 // Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
 // the next n bytes part of it (Connection::read_raw). APPEND's message literal never enters
 // memory: it is streamed to a file in the user's tmp/ and becomes a message when the command
-// line ends. Commands run one at a time, in order; FETCH streams its replies as the socket
-// drains (busy() meanwhile), so pipelined commands wait in the connection's bounded buffer.
+// line ends. Commands run one at a time, in order; FETCH, STORE, SEARCH and LIST queue their
+// replies only while the connection's output is under its bound and work in slices (busy()
+// meanwhile), so pipelined commands wait in the connection's bounded buffer and no command
+// holds memory or the loop in proportion to the mailbox.
 //
 // The selected mailbox is seen through a view: the UIDs and flags this client was told about.
 // sync() compares it with the Maildir and sends EXISTS / EXPUNGE / FETCH FLAGS for what other
 // sessions and delivery agents changed (never EXPUNGE during FETCH, STORE or SEARCH, which
-// would renumber under the client, RFC 3501 7.4.1).
+// would renumber under the client, RFC 3501 7.4.1), as far as the output bound allows: the
+// view changes only with what is sent, so the rest is reported later, nothing lost.
 #pragma once
 
 #include "connection.hpp"
