@@ -7,6 +7,8 @@ namespace maild {
 std::uint64_t crlf_size(std::string_view raw)
 {
 	std::uint64_t size = raw.size();
+	if (raw.empty())
+		return 0; // an empty view may have no data pointer, and memchr must not get one
 	const char *p = raw.data(), *end = p + raw.size();
 	while (const void *found = std::memchr(p, '\n', static_cast<std::size_t>(end - p))) {
 		const char *nl = static_cast<const char *>(found);

@@ -1,6 +1,9 @@
-// FETCH: one message's reply is built at a time, and its literals are streamed from the file's
-// bytes (message-bytes.hpp) as the socket drains, so FETCH 1:* BODY[] of a large mailbox holds
-// one reply at most.
+// FETCH: the reply is built one attribute at a time and queued only while the connection's
+// output is under its bound; an attribute's text (an ENVELOPE of a huge header) goes out in
+// chunks, and literals are streamed from the file's bytes (message-bytes.hpp) as the socket
+// drains. So a FETCH holds at most one attribute's text besides the bounded queue, whatever the
+// number of messages or attributes, and one produce() call works for at most slice_time (plus
+// the building of one attribute).
 #include "imap-fetch-job.hpp"
 #include "imap-flags.hpp"
 #include "imap-message.hpp"
@@ -17,7 +20,13 @@ namespace maild {
 
 namespace {
 
+// Raw bytes of a literal converted per step (at most twice that queued), and bytes of text or
+// padding queued per step: what the queue can go past its bound by.
 constexpr std::size_t raw_chunk = 32 * 1024;
+constexpr std::size_t text_chunk = 16 * 1024;
+// An attribute's text buffer bigger than this is freed once sent, so one huge ENVELOPE does not
+// keep its memory for the rest of the FETCH.
+constexpr std::size_t text_keep = 64 * 1024;
 
 SectionPart section_part(SectionText t)
 {
@@ -108,12 +117,11 @@ void ImapSession::fetch(const ImapCommand &cmd)
 	fetch_ = std::move(job);
 }
 
-// Builds the reply pieces for the next message; false when there is none left.
+// Opens the next message still to answer and starts its reply; false when none is left.
 bool ImapSession::fetch_next_message()
 {
 	FetchJob &job = *fetch_;
-	job.pieces.clear();
-	job.piece = 0;
+	job.parsed.reset();
 	job.file.release();
 	while (job.next < job.indexes.size()) {
 		std::size_t index = job.indexes[job.next++];
@@ -137,150 +145,198 @@ bool ImapSession::fetch_next_message()
 			}
 		}
 		const MessageFile &m = mailbox_.messages()[*at];
-		bool add_flags = false;
+		job.add_flags = false;
 		if (!read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
 		    m.flags.find('S') == std::string::npos) {
 			if (mailbox_.set_flags(*at, m.flags + "S", error)) {
-				v.letters = mailbox_.messages()[*at].flags;
-				add_flags = std::none_of(atts.begin(), atts.end(),
-							 [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::flags; });
+				v.letters = m.flags;
+				job.add_flags = std::none_of(atts.begin(), atts.end(),
+							     [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::flags; });
 			} else {
 				log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 			}
 		}
-		std::optional<ImapMessage> parsed;
+		job.index = index;
+		job.vsize = m.vsize;
+		job.letters = m.flags;
 		if (std::any_of(atts.begin(), atts.end(), needs_parse))
-			parsed.emplace(job.file.data());
-
-		std::string text = "* " + std::to_string(index + 1) + " FETCH (";
-		bool first = true;
-		auto item = [&](std::string_view s) {
-			if (!first)
-				text += ' ';
-			first = false;
-			text += s;
-		};
-		// A literal: its size now, its bytes streamed later.
-		auto literal = [&](const std::string &name, std::optional<SectionData> data, const FetchAtt *a) {
-			std::uint64_t total = 0;
-			// Compares addresses: comparing a `const char *` with a string_view would compare
-			// text, after a strlen() that runs off the end of the message.
-			if (data && data->is_range && data->range.data() == job.file.data().data() &&
-			    data->range.size() == job.file.data().size())
-				total = m.vsize; // the whole message: its CRLF size is in the uidlist already
-			else if (data)
-				total = data->is_range ? crlf_size(data->range) : data->text.size();
-			std::uint64_t skip = 0, size = total;
-			std::string shown = name;
-			if (a && a->partial) {
-				skip = std::min(a->origin, total);
-				size = std::min(a->count, total - skip);
-			}
-			item(shown + " {" + std::to_string(size) + "}\r\n");
-			if (size == 0)
-				return;
-			if (data->is_range) {
-				job.pieces.push_back({std::move(text), false, {}, 0, 0});
-				text.clear();
-				job.pieces.push_back({{}, true, data->range, skip, size});
-			} else {
-				text += data->text.substr(static_cast<std::size_t>(skip), static_cast<std::size_t>(size));
-			}
-		};
-		auto whole = [&]() { return std::optional<SectionData>(SectionData{true, job.file.data(), {}}); };
-		for (const auto &a : atts) {
-			using K = FetchAtt::Kind;
-			switch (a.kind) {
-			case K::uid:
-				item("UID " + std::to_string(v.uid));
-				break;
-			case K::flags:
-				item("FLAGS (" + flags_of(v) + ")");
-				break;
-			case K::internaldate:
-				item("INTERNALDATE \"" + format_imap_date_time(job.file.mtime()) + "\"");
-				break;
-			case K::rfc822_size:
-				item("RFC822.SIZE " + std::to_string(m.vsize));
-				break;
-			case K::envelope:
-				item("ENVELOPE " + parsed->envelope());
-				break;
-			case K::body:
-				item("BODY " + parsed->bodystructure(false));
-				break;
-			case K::bodystructure:
-				item("BODYSTRUCTURE " + parsed->bodystructure(true));
-				break;
-			case K::rfc822:
-				literal("RFC822", whole(), nullptr);
-				break;
-			case K::rfc822_header:
-				literal("RFC822.HEADER", parsed->section({}, SectionPart::header, {}), nullptr);
-				break;
-			case K::rfc822_text:
-				literal("RFC822.TEXT", parsed->section({}, SectionPart::text, {}), nullptr);
-				break;
-			case K::body_section:
-				literal(a.response_name(),
-					parsed ? parsed->section(a.part, section_part(a.text), a.fields) : whole(), &a);
-				break;
-			}
-		}
-		if (add_flags)
-			item("FLAGS (" + flags_of(v) + ")");
-		text += ")\r\n";
-		job.pieces.push_back({std::move(text), false, {}, 0, 0});
-		job.range_pos = 0;
-		job.last_cr = false;
-		job.converted = 0;
+			job.parsed.emplace(job.file.data());
+		job.in_message = true;
+		job.att = 0;
+		job.first = true;
+		job.text += "* " + std::to_string(index + 1) + " FETCH (";
 		return true;
 	}
 	return false;
 }
 
-void ImapSession::produce_fetch()
+// Appends the reply's next attribute to job.text (and sets up its literal), or ends the reply.
+void ImapSession::fetch_next_item()
 {
-	while (fetch_ && !conn_.closed() && !conn_.output_full()) {
-		FetchJob &job = *fetch_;
-		if (job.piece >= job.pieces.size()) {
-			if (!fetch_next_message())
-				fetch_finish();
-			continue;
+	FetchJob &job = *fetch_;
+	ViewMessage &v = view_[job.index];
+	auto item = [&](std::string_view s) {
+		if (!job.first)
+			job.text += ' ';
+		job.first = false;
+		job.text += s;
+	};
+	const auto &atts = job.cmd.fetch;
+	if (job.att >= atts.size()) {
+		if (job.add_flags)
+			item("FLAGS (" + flags_of(v) + ")");
+		job.text += ")\r\n";
+		job.in_message = false;
+		return;
+	}
+	const FetchAtt &a = atts[job.att++];
+	// A literal: its size now, its bytes after it, straight from the file for a range.
+	auto literal = [&](const std::string &name, std::optional<SectionData> data, const FetchAtt *att) {
+		std::uint64_t total = 0;
+		if (data && data->is_range) {
+			total = crlf_size(data->range);
+			// Compares addresses: comparing a `const char *` with a string_view would compare
+			// text, after a strlen() that runs off the end of the message.
+			if (data->range.data() == job.file.data().data() && data->range.size() == job.file.data().size() &&
+			    total != job.vsize)
+				log_line(LogLevel::warn, conn_.peer(),
+					 "user=" + user_ + ": uid " + std::to_string(v.uid) + " has " + std::to_string(total) +
+						 " bytes, not the " + std::to_string(job.vsize) + " recorded; sending what it has");
+		} else if (data) {
+			total = data->text.size();
 		}
-		FetchJob::Piece &p = job.pieces[job.piece];
-		if (!p.is_range) {
-			conn_.send(p.text);
-			job.piece++;
-			continue;
+		std::uint64_t skip = 0, size = total;
+		if (att && att->partial) {
+			skip = std::min(att->origin, total);
+			size = std::min(att->count, total - skip);
 		}
-		// Convert the next raw chunk straight into the output queue, keep what lies inside
-		// [skip, skip + limit).
-		std::string_view raw = p.range.substr(job.range_pos, raw_chunk);
+		item(name + " {" + std::to_string(size) + "}\r\n");
+		if (size == 0)
+			return;
+		if (data->is_range) {
+			job.in_range = true;
+			job.range = data->range;
+			job.skip = skip;
+			job.limit = size;
+			job.range_pos = 0;
+			job.last_cr = false;
+			job.converted = 0;
+		} else {
+			job.text.append(data->text, static_cast<std::size_t>(skip), static_cast<std::size_t>(size));
+		}
+	};
+	auto whole = [&]() { return std::optional<SectionData>(SectionData{true, job.file.data(), {}}); };
+	using K = FetchAtt::Kind;
+	switch (a.kind) {
+	case K::uid:
+		item("UID " + std::to_string(v.uid));
+		break;
+	case K::flags:
+		// What the client is told here is its view from now on: sync() then reports only
+		// what changes after this.
+		v.letters = job.letters;
+		item("FLAGS (" + flags_of(v) + ")");
+		break;
+	case K::internaldate:
+		item("INTERNALDATE \"" + format_imap_date_time(job.file.mtime()) + "\"");
+		break;
+	case K::rfc822_size:
+		item("RFC822.SIZE " + std::to_string(job.vsize));
+		break;
+	case K::envelope:
+		item("ENVELOPE " + job.parsed->envelope());
+		break;
+	case K::body:
+		item("BODY " + job.parsed->bodystructure(false));
+		break;
+	case K::bodystructure:
+		item("BODYSTRUCTURE " + job.parsed->bodystructure(true));
+		break;
+	case K::rfc822:
+		literal("RFC822", whole(), nullptr);
+		break;
+	case K::rfc822_header:
+		literal("RFC822.HEADER", job.parsed->section({}, SectionPart::header, {}), nullptr);
+		break;
+	case K::rfc822_text:
+		literal("RFC822.TEXT", job.parsed->section({}, SectionPart::text, {}), nullptr);
+		break;
+	case K::body_section:
+		literal(a.response_name(),
+			job.parsed ? job.parsed->section(a.part, section_part(a.text), a.fields) : whole(), &a);
+		break;
+	}
+}
+
+// Converts the next raw chunk of the current literal straight into the output queue, keeping
+// what lies inside [skip, skip + limit).
+void ImapSession::fetch_send_range()
+{
+	FetchJob &job = *fetch_;
+	std::string_view raw = job.range.substr(job.range_pos, raw_chunk);
+	std::uint64_t from = job.converted, to = job.converted;
+	if (!raw.empty()) {
 		char *out = conn_.send_reserve(2 * raw.size());
 		auto produced = static_cast<std::size_t>(copy_crlf(raw, out, job.last_cr) - out);
 		job.range_pos += raw.size();
-		std::uint64_t from = job.converted, to = job.converted + produced;
+		to = from + produced;
 		job.converted = to;
-		std::uint64_t lo = std::max(from, p.skip), hi = std::min(to, p.skip + p.limit);
+		std::uint64_t lo = std::max(from, job.skip), hi = std::min(to, job.skip + job.limit);
 		if (lo < hi) {
 			if (lo > from) // a partial FETCH starting inside this chunk
 				std::memmove(out, out + (lo - from), static_cast<std::size_t>(hi - lo));
 			conn_.send_commit(static_cast<std::size_t>(hi - lo));
 		}
-		if (job.range_pos >= p.range.size() || to >= p.skip + p.limit) {
-			std::uint64_t sent = std::min(to, p.skip + p.limit) - std::min(to, p.skip);
-			if (sent < p.limit) {
-				// The file changed under its recorded size: the literal's length was promised,
-				// so it is filled up to keep the client in step with the protocol.
-				log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": message shorter than its recorded size");
-				conn_.send(std::string(static_cast<std::size_t>(p.limit - sent), ' '));
-			}
-			job.piece++;
-			job.range_pos = 0;
-			job.last_cr = false;
-			job.converted = 0;
+	}
+	if (job.range_pos >= job.range.size() || to >= job.skip + job.limit) {
+		std::uint64_t sent = std::min(to, job.skip + job.limit) - std::min(to, job.skip);
+		if (sent < job.limit) {
+			// The bytes changed under the literal's announced length (a file rewritten in
+			// place): the length was promised, so spaces fill it up to keep the client in step
+			// with the protocol, queued in chunks like everything else.
+			log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": message changed while it was sent");
+			job.pad = job.limit - sent;
 		}
+		job.in_range = false;
+		job.range = {};
+	}
+}
+
+void ImapSession::produce_fetch(std::chrono::steady_clock::time_point until)
+{
+	while (fetch_ && !conn_.closed() && !conn_.output_full()) {
+		FetchJob &job = *fetch_;
+		if (job.text_pos < job.text.size()) {
+			std::size_t n = std::min(text_chunk, job.text.size() - job.text_pos);
+			conn_.send(std::string_view(job.text).substr(job.text_pos, n));
+			job.text_pos += n;
+			if (job.text_pos == job.text.size()) {
+				job.text.clear();
+				job.text_pos = 0;
+				if (job.text.capacity() > text_keep)
+					std::string().swap(job.text);
+			}
+			continue;
+		}
+		if (job.in_range) {
+			fetch_send_range();
+			continue;
+		}
+		if (job.pad > 0) {
+			static const std::string spaces(text_chunk, ' ');
+			auto n = static_cast<std::size_t>(std::min<std::uint64_t>(job.pad, spaces.size()));
+			conn_.send(std::string_view(spaces).substr(0, n));
+			job.pad -= n;
+			continue;
+		}
+		// Every message and attribute is checked against the clock: FETCH 1:* of thousands of
+		// tiny replies must not hold the loop either.
+		if (std::chrono::steady_clock::now() >= until)
+			return;
+		if (job.in_message)
+			fetch_next_item();
+		else if (!fetch_next_message())
+			fetch_finish();
 	}
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 
 namespace maild {
 
@@ -92,8 +93,17 @@ std::optional<std::string> letters_for_flags(const std::vector<std::string> &fla
 			error = "Invalid keyword";
 			return std::nullopt;
 		}
-		char c = keywords.letter(flag, dir, create);
+		int write_errno = 0;
+		char c = keywords.letter(flag, dir, create, write_errno);
 		if (c == '\0') {
+			if (write_errno == ENOSPC || write_errno == EDQUOT) {
+				error = "[OVERQUOTA] No space left to save the keyword";
+				return std::nullopt;
+			}
+			if (write_errno != 0) {
+				error = "[SERVERBUG] Cannot save the keyword";
+				return std::nullopt;
+			}
 			if (create) {
 				error = "[LIMIT] Too many keywords in this mailbox";
 				return std::nullopt;

@@ -24,7 +24,10 @@ bool valid_keyword(std::string_view name);
 
 // Letters for an IMAP flag list. Unknown keywords get a letter when `create` (STORE, APPEND),
 // saved in `dir`'s keyword file; \Recent is ignored. Nothing, with `error`, for an unknown
-// system flag, an invalid keyword, or a mailbox with all 26 keywords taken.
+// system flag or an invalid keyword (the client's mistake: `error` has no response code, the
+// reply is BAD), or with `error` starting with a response code for a NO: "[LIMIT]" when all 26
+// keywords are taken, "[OVERQUOTA]" when the keyword file could not be written for lack of
+// space (ENOSPC, EDQUOT), "[SERVERBUG]" for any other write failure.
 std::optional<std::string> letters_for_flags(const std::vector<std::string> &flags, Keywords &keywords,
 					     const std::string &dir, bool create, std::string &error);
 

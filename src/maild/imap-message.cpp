@@ -58,6 +58,8 @@ std::string upper(std::string_view s)
 // The position after the LF that ends the line starting at pos (or the end of s).
 std::size_t next_line(std::string_view s, std::size_t pos)
 {
+	if (pos >= s.size())
+		return s.size(); // also keeps the null data() of an empty view away from memchr
 	const void *nl = std::memchr(s.data() + pos, '\n', s.size() - pos);
 	return nl == nullptr ? s.size() : static_cast<std::size_t>(static_cast<const char *>(nl) - s.data()) + 1;
 }

@@ -36,12 +36,23 @@ std::string ImapSession::flags_of(const ViewMessage &v) const
 	return imap_flag_list(v.letters, keywords_, v.recent);
 }
 
-void ImapSession::sync(bool allow_expunge)
+// Only while the output is under its bound: a session that never reads (IDLE on a mailbox where
+// another session flips flags on thousands of messages) then holds no more than the bound and
+// one line. What is not reported stays pending without being lost, because the next call
+// compares the view, which changes only with what is sent, with the store again.
+void ImapSession::sync(bool allow_expunge, bool reload)
 {
+	sync_pending_ = false;
 	if (state_ != State::selected)
 		return;
+	if (conn_.output_full()) {
+		// Nothing could be reported: the disk is not even looked at, so a session that never
+		// reads costs its IDLE poll next to nothing.
+		sync_pending_ = true;
+		return;
+	}
 	std::string error;
-	bool stale = mailbox_.stale();
+	bool stale = reload && mailbox_.stale();
 	if (stale && !mailbox_.reload(error)) {
 		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 		return;
@@ -50,40 +61,56 @@ void ImapSession::sync(bool allow_expunge)
 		std::size_t known = keywords_.names.size();
 		keywords_ = Keywords::load(mailbox_.dir());
 		if (keywords_.names.size() != known) {
+			// One short line (26 keywords at most), sent even over the bound: the flag lists
+			// that follow may name the new keywords.
 			std::string names;
 			for (const auto &k : keywords_.names)
 				names += " " + k;
 			untagged("FLAGS (" + imap_system_flags() + names + ")");
 		}
 	}
+	// Without a reload the mailbox is the one the last call compared against, so that call's
+	// messages before where it stopped need no second look: an IDLE client draining a long
+	// backlog line by line costs one comparison per line, not a pass over the mailbox.
+	std::size_t i = reload ? 0 : std::min(sync_resume_, view_.size());
+	auto full = [&] {
+		if (conn_.output_full()) {
+			sync_pending_ = true;
+			sync_resume_ = i;
+		}
+		return sync_pending_;
+	};
 	const auto &messages = mailbox_.messages();
-	for (std::size_t i = 0; i < view_.size();) {
+	while (i < view_.size()) {
 		ViewMessage &v = view_[i];
 		auto at = mailbox_.find(v.uid);
 		if (!at) {
 			if (allow_expunge) {
+				if (full())
+					return;
 				untagged(std::to_string(i + 1) + " EXPUNGE");
 				view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(i));
 				continue;
 			}
 			v.expunged = true;
 		} else if (messages[*at].flags != v.letters) {
+			if (full())
+				return;
 			v.letters = messages[*at].flags;
 			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + "))");
 		}
 		i++;
 	}
-	std::size_t before = view_.size();
+	auto fresh = std::upper_bound(messages.begin(), messages.end(), view_max_uid_,
+				      [](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
+	if (fresh == messages.end() || full())
+		return;
 	std::size_t recent = 0;
-	for (auto it = std::upper_bound(messages.begin(), messages.end(), view_max_uid_,
-					[](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
-	     it != messages.end(); ++it) {
+	for (auto it = fresh; it != messages.end(); ++it) {
 		bool is_recent = it->uid >= mailbox_.first_recent_uid();
 		view_.push_back({it->uid, it->flags, is_recent, false});
 		recent += is_recent ? 1 : 0;
 	}
-	if (view_.size() == before)
-		return;
 	view_max_uid_ = view_.back().uid;
 	if (recent > 0 && !read_only_ && !mailbox_.claim_recent(error))
 		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
@@ -119,6 +146,116 @@ bool ImapSession::resolve(const ImapCommand &cmd, std::vector<std::size_t> &out)
 	return true;
 }
 
+// STORE renames one file per message: thousands of them run in slices, and the FETCH lines of
+// a non-silent STORE are queued only while the output is under its bound.
+class ImapSession::StoreJob final : public SlicedCommand {
+public:
+	StoreJob(ImapSession &s, const ImapCommand &cmd, std::vector<std::size_t> indexes, std::string letters)
+		: s_(s), cmd_(cmd), indexes_(std::move(indexes)), letters_(std::move(letters))
+	{
+	}
+	bool step(std::chrono::steady_clock::time_point until) override;
+
+private:
+	std::string next_flags(const std::string &current) const;
+	void finish();
+
+	ImapSession &s_;
+	ImapCommand cmd_;
+	std::vector<std::size_t> indexes_;
+	std::size_t next_ = 0;
+	std::string letters_;
+	bool expunged_ = false; // some message is gone from the store
+	int failure_ = 0;       // errno of a rename that failed for another reason
+};
+
+std::string ImapSession::StoreJob::next_flags(const std::string &current) const
+{
+	switch (cmd_.store_mode) {
+	case ImapCommand::StoreMode::replace:
+		return letters_;
+	case ImapCommand::StoreMode::add:
+		return current + letters_;
+	case ImapCommand::StoreMode::remove:
+		break;
+	}
+	std::string next;
+	for (char c : current) {
+		if (letters_.find(c) == std::string::npos)
+			next += c;
+	}
+	return next;
+}
+
+bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
+{
+	Mailbox &mailbox = s_.mailbox_;
+	while (next_ < indexes_.size()) {
+		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
+			return false;
+		std::size_t i = indexes_[next_++];
+		ViewMessage &v = s_.view_[i];
+		auto at = mailbox.find(v.uid);
+		if (v.expunged || !at) {
+			expunged_ = true;
+			continue;
+		}
+		// A rename that fails with ENOENT means someone else renamed (a flag change) or
+		// expunged the file a moment ago: look again, twice at most. Only a message no longer in
+		// the store is "expunged"; a rename refused for another reason (read-only file system,
+		// permissions) is reported as what it is.
+		bool done = false;
+		for (int attempt = 0; !done; attempt++) {
+			std::string error;
+			if (mailbox.set_flags(*at, next_flags(mailbox.messages()[*at].flags), error)) {
+				done = true;
+				break;
+			}
+			int e = errno;
+			if (e != ENOENT || attempt == 2) {
+				log_line(LogLevel::warn, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+				failure_ = e != 0 ? e : EIO;
+				break;
+			}
+			if (!mailbox.refresh(error)) {
+				log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+				failure_ = EIO;
+				break;
+			}
+			if (!(at = mailbox.find(v.uid))) {
+				expunged_ = true;
+				break;
+			}
+		}
+		if (!done)
+			continue;
+		v.letters = mailbox.messages()[*at].flags;
+		if (!cmd_.silent)
+			s_.untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + s_.flags_of(v) + ")" +
+				    (cmd_.uid ? " UID " + std::to_string(v.uid) : std::string()) + ")");
+	}
+	finish();
+	return true;
+}
+
+// The reply: a failure other than a vanished message comes first, as it is what the client
+// cannot fix by looking again. EACCES, EPERM and EROFS (a read-only store, a file owned by
+// someone else) are [NOPERM]; ENOSPC and EDQUOT [OVERQUOTA]; anything else [SERVERBUG].
+void ImapSession::StoreJob::finish()
+{
+	s_.sync(cmd_.uid);
+	if (failure_ == EACCES || failure_ == EPERM || failure_ == EROFS)
+		s_.tagged(cmd_.tag, "NO", "[NOPERM] The mailbox's messages cannot be changed");
+	else if (failure_ == ENOSPC || failure_ == EDQUOT)
+		s_.tagged(cmd_.tag, "NO", "[OVERQUOTA] No space left to change flags");
+	else if (failure_ != 0)
+		s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Cannot change flags");
+	else if (expunged_)
+		s_.tagged(cmd_.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
+	else
+		s_.tagged(cmd_.tag, "OK", "Store completed");
+}
+
 void ImapSession::store(const ImapCommand &cmd)
 {
 	if (read_only_) {
@@ -133,7 +270,8 @@ void ImapSession::store(const ImapCommand &cmd)
 	auto letters = letters_for_flags(cmd.flags, keywords_, mailbox_.dir(),
 					 cmd.store_mode != ImapCommand::StoreMode::remove, error);
 	if (!letters) {
-		tagged(cmd.tag, "BAD", error);
+		// A syntax error is BAD; a limit or a failure to save the new keyword NO.
+		tagged(cmd.tag, error.starts_with('[') ? "NO" : "BAD", error);
 		return;
 	}
 	if (keywords_.names.size() != known) {
@@ -148,49 +286,7 @@ void ImapSession::store(const ImapCommand &cmd)
 		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
 		return;
 	}
-	bool failed = false;
-	for (std::size_t i : indexes) {
-		ViewMessage &v = view_[i];
-		auto at = mailbox_.find(v.uid);
-		if (v.expunged || !at) {
-			failed = true;
-			continue;
-		}
-		std::string current = mailbox_.messages()[*at].flags;
-		std::string next;
-		switch (cmd.store_mode) {
-		case ImapCommand::StoreMode::replace:
-			next = *letters;
-			break;
-		case ImapCommand::StoreMode::add:
-			next = current + *letters;
-			break;
-		case ImapCommand::StoreMode::remove:
-			for (char c : current) {
-				if (letters->find(c) == std::string::npos)
-					next += c;
-			}
-			break;
-		}
-		if (!mailbox_.set_flags(*at, next, error)) {
-			// Someone renamed it a moment ago (flags): look again once.
-			std::string again;
-			if (!mailbox_.refresh(again) || !(at = mailbox_.find(v.uid)) || !mailbox_.set_flags(*at, next, again)) {
-				log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
-				failed = true;
-				continue;
-			}
-		}
-		v.letters = mailbox_.messages()[*at].flags;
-		if (!cmd.silent)
-			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + ")" +
-				 (cmd.uid ? " UID " + std::to_string(v.uid) : std::string()) + ")");
-	}
-	sync(cmd.uid);
-	if (failed)
-		tagged(cmd.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
-	else
-		tagged(cmd.tag, "OK", "Store completed");
+	sliced_ = std::make_unique<StoreJob>(*this, cmd, std::move(indexes), std::move(*letters));
 }
 
 void ImapSession::expunge_deleted(const std::vector<std::uint32_t> *only)
@@ -392,6 +488,62 @@ void resolve_keywords(SearchKey &key, Keywords &keywords, const std::string &dir
 
 } // namespace
 
+// SEARCH in slices: SEARCH TEXT over a large mailbox reads every file, so a step reads messages
+// for at most a slice (plus one message's matching) and lets the loop serve others. The result
+// line is streamed: "* SEARCH" first, then each match as it is found, while the output is under
+// its bound.
+class ImapSession::SearchJob final : public SlicedCommand {
+public:
+	SearchJob(ImapSession &s, const ImapCommand &cmd, SearchKey key) : s_(s), cmd_(cmd), key_(std::move(key)) {}
+	bool step(std::chrono::steady_clock::time_point until) override;
+
+private:
+	ImapSession &s_;
+	ImapCommand cmd_;
+	SearchKey key_;
+	std::size_t next_ = 0;
+	bool started_ = false;
+	MessageBytes bytes_; // one read buffer for every message
+};
+
+bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
+{
+	Mailbox &mailbox = s_.mailbox_;
+	const auto &view = s_.view_;
+	if (!started_) {
+		started_ = true;
+		s_.conn_.send("* SEARCH");
+	} else {
+		// Other sessions may have renamed files (flags) since the last slice.
+		std::string error;
+		if (!mailbox.refresh(error))
+			log_line(LogLevel::warn, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+	}
+	std::uint32_t max_uid = view.empty() ? 0 : view.back().uid;
+	while (next_ < view.size()) {
+		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
+			return false;
+		std::size_t i = next_++;
+		const ViewMessage &v = view[i];
+		auto at = mailbox.find(v.uid);
+		if (v.expunged || !at)
+			continue;
+		SearchTarget t(bytes_);
+		t.file = &mailbox.messages()[*at];
+		t.path = mailbox.path_of(*t.file);
+		t.seq = static_cast<std::uint32_t>(i + 1);
+		t.letters = t.file->flags;
+		t.recent = v.recent;
+		t.max_seq = static_cast<std::uint32_t>(view.size());
+		t.max_uid = max_uid;
+		if (matches(key_, t))
+			s_.conn_.send(" " + std::to_string(cmd_.uid ? v.uid : i + 1));
+	}
+	s_.conn_.send("\r\n");
+	s_.done_ok(cmd_, "Search completed", cmd_.uid);
+	return true;
+}
+
 void ImapSession::search(const ImapCommand &cmd)
 {
 	if (!cmd.charset.empty() && cmd.charset != "US-ASCII" && cmd.charset != "UTF-8") {
@@ -406,27 +558,7 @@ void ImapSession::search(const ImapCommand &cmd)
 	}
 	SearchKey key = cmd.search;
 	resolve_keywords(key, keywords_, mailbox_.dir());
-	std::string reply = "SEARCH";
-	std::uint32_t max_uid = view_.empty() ? 0 : view_.back().uid;
-	MessageBytes bytes;
-	for (std::size_t i = 0; i < view_.size(); i++) {
-		const ViewMessage &v = view_[i];
-		auto at = mailbox_.find(v.uid);
-		if (v.expunged || !at)
-			continue;
-		SearchTarget t(bytes);
-		t.file = &mailbox_.messages()[*at];
-		t.path = mailbox_.path_of(*t.file);
-		t.seq = static_cast<std::uint32_t>(i + 1);
-		t.letters = t.file->flags;
-		t.recent = v.recent;
-		t.max_seq = static_cast<std::uint32_t>(view_.size());
-		t.max_uid = max_uid;
-		if (matches(key, t))
-			reply += " " + std::to_string(cmd.uid ? v.uid : i + 1);
-	}
-	untagged(reply);
-	done_ok(cmd, "Search completed", cmd.uid);
+	sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(key));
 }
 
 } // namespace maild

@@ -7,6 +7,7 @@
 #include "passwd-file.hpp"
 #include "sasl-plain.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -92,12 +93,38 @@ void ImapSession::reset_command()
 
 void ImapSession::produce()
 {
-	if (fetch_) {
-		produce_fetch();
+	auto now = std::chrono::steady_clock::now();
+	if (slice_end_ == std::chrono::steady_clock::time_point{}) {
+		slice_end_ = now + slice_time;
+	} else if (now >= slice_end_) {
+		// The slice ran out between two calls (a send in between): no more work before the
+		// loop has gone round.
+		yield();
 		return;
 	}
-	if (sliced_ && sliced_->step(std::chrono::steady_clock::now() + slice_time))
+	if (fetch_)
+		produce_fetch(slice_end_);
+	else if (sliced_ && sliced_->step(slice_end_))
 		sliced_.reset();
+	else if (!sliced_ && input_ == Input::idle && sync_pending_)
+		// An IDLE client reads again: what did not fit goes out as the socket drains. The
+		// disk is read again by the poll only: this runs at every drain of the socket.
+		sync(true, false);
+	if (!fetch_ && !sliced_ && !(input_ == Input::idle && sync_pending_))
+		slice_end_ = {}; // done: the next command starts a slice of its own
+	else if (std::chrono::steady_clock::now() >= slice_end_)
+		yield();
+}
+
+void ImapSession::yield()
+{
+	slice_end_ = {};
+	yielded_ = true;
+	yield_ = conn_.loop().add_oneshot(std::chrono::microseconds(0), [this] {
+		yielded_ = false;
+		yield_.remove();
+		conn_.pump();
+	});
 }
 
 // --- input -------------------------------------------------------------------------------
@@ -549,24 +576,47 @@ void ImapSession::close_mailbox()
 	view_max_uid_ = 0;
 }
 
-void ImapSession::list(const ImapCommand &cmd, bool lsub)
-{
-	const std::string &reference = cmd.args[0];
-	const std::string &pattern = cmd.args[1];
-	const char *kind = lsub ? "LSUB" : "LIST";
-	if (pattern.empty() && !lsub) {
-		// The hierarchy delimiter and root (RFC 3501 6.3.8).
-		untagged("LIST (\\Noselect) \".\" \"\"");
-		done_ok(cmd, "List completed");
-		return;
+// LIST and LSUB answer one line per mailbox, queued while the output is under its bound, in
+// slices: a user with many thousands of folders neither fills memory nor holds the loop.
+class ImapSession::ListJob final : public SlicedCommand {
+public:
+	ListJob(ImapSession &s, const ImapCommand &cmd, bool lsub) : s_(s), cmd_(cmd), lsub_(lsub)
+	{
+		full_ = cmd_.args[0] + cmd_.args[1];
+		all_ = list_mailboxes(s_.user_root_);
+		names_ = lsub_ ? load_subscriptions(s_.user_root_) : all_;
+		// Sorted, the children of a name are the run of names after it that start with it
+		// and the delimiter: one binary search each instead of a pass over every name.
+		std::sort(all_.begin(), all_.end());
 	}
-	std::string full = reference + pattern;
-	std::vector<std::string> all = list_mailboxes(user_root_);
-	std::vector<std::string> names = lsub ? load_subscriptions(user_root_) : all;
-	for (const auto &name : names) {
-		bool match = list_pattern_matches(full, name, mailbox_delimiter);
+	bool step(std::chrono::steady_clock::time_point until) override;
+
+private:
+	bool has_children(const std::string &name) const
+	{
+		std::string prefix = name + mailbox_delimiter;
+		auto it = std::lower_bound(all_.begin(), all_.end(), prefix);
+		return it != all_.end() && it->compare(0, prefix.size(), prefix) == 0 && it->size() > prefix.size();
+	}
+
+	ImapSession &s_;
+	ImapCommand cmd_;
+	bool lsub_;
+	std::string full_;
+	std::vector<std::string> all_, names_;
+	std::size_t next_ = 0;
+};
+
+bool ImapSession::ListJob::step(std::chrono::steady_clock::time_point until)
+{
+	const char *kind = lsub_ ? "LSUB" : "LIST";
+	while (next_ < names_.size()) {
+		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
+			return false;
+		const std::string &name = names_[next_++];
+		bool match = list_pattern_matches(full_, name, mailbox_delimiter);
 		if (!match && name == "INBOX") {
-			std::string upper = full;
+			std::string upper = full_;
 			for (std::size_t i = 0; i < upper.size() && i < 5; i++)
 				upper[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[i])));
 			match = list_pattern_matches(upper, name, mailbox_delimiter);
@@ -574,17 +624,23 @@ void ImapSession::list(const ImapCommand &cmd, bool lsub)
 		if (!match)
 			continue;
 		std::string attrs;
-		if (!lsub) {
-			bool children = false;
-			for (const auto &other : all)
-				children = children || (other.size() > name.size() + 1 &&
-							other.compare(0, name.size(), name) == 0 &&
-							other[name.size()] == mailbox_delimiter);
-			attrs = children ? "\\HasChildren" : "\\HasNoChildren";
-		}
-		untagged(std::string(kind) + " (" + attrs + ") \".\" " + imap_quote(name));
+		if (!lsub_)
+			attrs = has_children(name) ? "\\HasChildren" : "\\HasNoChildren";
+		s_.untagged(std::string(kind) + " (" + attrs + ") \".\" " + imap_quote(name));
 	}
-	done_ok(cmd, lsub ? "Lsub completed" : "List completed");
+	s_.done_ok(cmd_, lsub_ ? "Lsub completed" : "List completed");
+	return true;
+}
+
+void ImapSession::list(const ImapCommand &cmd, bool lsub)
+{
+	if (cmd.args[1].empty() && !lsub) {
+		// The hierarchy delimiter and root (RFC 3501 6.3.8).
+		untagged("LIST (\\Noselect) \".\" \"\"");
+		done_ok(cmd, "List completed");
+		return;
+	}
+	sliced_ = std::make_unique<ListJob>(*this, cmd, lsub);
 }
 
 void ImapSession::status(const ImapCommand &cmd)
@@ -755,7 +811,7 @@ void ImapSession::append_finish(const ImapCommand &cmd)
 	auto letters = letters_for_flags(cmd.flags, keywords, *dir, true, error);
 	if (!letters) {
 		unlink(append_path_.c_str());
-		tagged(cmd.tag, "NO", error);
+		tagged(cmd.tag, error.starts_with('[') ? "NO" : "BAD", error);
 		return;
 	}
 	std::int64_t date = cmd.internal_date ? *cmd.internal_date : static_cast<std::int64_t>(std::time(nullptr));

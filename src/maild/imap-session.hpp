@@ -4,13 +4,16 @@
 // Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
 // the next n bytes part of it (Connection::read_raw). APPEND's message literal never enters
 // memory: it is streamed to a file in the user's tmp/ and becomes a message when the command
-// line ends. Commands run one at a time, in order; FETCH streams its replies as the socket
-// drains (busy() meanwhile), so pipelined commands wait in the connection's bounded buffer.
+// line ends. Commands run one at a time, in order; FETCH, STORE, SEARCH and LIST queue their
+// replies only while the connection's output is under its bound and work in slices (busy()
+// meanwhile), so pipelined commands wait in the connection's bounded buffer and no command
+// holds memory or the loop in proportion to the mailbox.
 //
 // The selected mailbox is seen through a view: the UIDs and flags this client was told about.
 // sync() compares it with the Maildir and sends EXISTS / EXPUNGE / FETCH FLAGS for what other
 // sessions and delivery agents changed (never EXPUNGE during FETCH, STORE or SEARCH, which
-// would renumber under the client, RFC 3501 7.4.1).
+// would renumber under the client, RFC 3501 7.4.1), as far as the output bound allows: the
+// view changes only with what is sent, so the rest is reported later, nothing lost.
 #pragma once
 
 #include "connection.hpp"
@@ -46,7 +49,11 @@ public:
 	void on_line_too_long() override;
 	void on_raw(std::string_view chunk, bool last) override;
 	bool busy() const override { return delaying_ || fetch_ != nullptr || sliced_ != nullptr; }
-	bool streaming() const override { return fetch_ != nullptr || sliced_ != nullptr; }
+	// In IDLE, also while sync() has changes left to report that did not fit under the bound.
+	bool streaming() const override
+	{
+		return !yielded_ && (fetch_ != nullptr || sliced_ != nullptr || (input_ == Input::idle && sync_pending_));
+	}
 	void produce() override;
 	void on_idle_timeout() override;
 
@@ -63,7 +70,10 @@ private:
 		bool expunged = false; // gone from disk, EXPUNGE not yet sent
 	};
 	struct FetchJob;
-	class CopyJob; // imap-copy.cpp
+	class CopyJob;   // imap-copy.cpp
+	class StoreJob;  // imap-selected.cpp
+	class SearchJob; // imap-selected.cpp
+	class ListJob;   // imap-session.cpp
 
 	// A command that does its work in slices (COPY of many messages, ...): while one runs the
 	// session reads no further command, and the connection calls produce() whenever its output
@@ -77,6 +87,8 @@ private:
 	};
 	// How long one slice may hold the loop.
 	static constexpr std::chrono::milliseconds slice_time{20};
+	// Ends the slice: the connection calls produce() again only in the loop's next iteration.
+	void yield();
 
 	// Input.
 	void command_line(std::string_view line);
@@ -114,7 +126,10 @@ private:
 	void idle_done(bool ok);
 
 	// Selected (imap-selected.cpp).
-	void sync(bool allow_expunge);
+	// Reports changes while the output is under its bound; the rest stays pending (the view
+	// keeps what the client was told) and sync_pending_ says so. With `reload` false, against
+	// the mailbox as last read (what is still pending), without looking at the disk.
+	void sync(bool allow_expunge, bool reload = true);
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
 	std::string flags_of(const ViewMessage &v) const;
@@ -126,8 +141,10 @@ private:
 
 	// FETCH (imap-fetch.cpp).
 	void fetch(const ImapCommand &cmd);
-	void produce_fetch();
+	void produce_fetch(std::chrono::steady_clock::time_point until);
 	bool fetch_next_message();
+	void fetch_next_item();
+	void fetch_send_range();
 	bool fetch_open(const MessageFile &m);
 	void fetch_finish();
 
@@ -160,11 +177,19 @@ private:
 	std::vector<ViewMessage> view_;
 	std::uint32_t view_max_uid_ = 0; // every UID up to this one has been announced
 
+	bool sync_pending_ = false;
+	std::size_t sync_resume_ = 0; // where a sync() without reload goes on comparing
 	std::string idle_tag_;
 	iol::Timeout idle_poll_;
 
 	std::unique_ptr<FetchJob> fetch_;
 	std::unique_ptr<SlicedCommand> sliced_;
+	// A slice may span several produce() calls (the connection calls it again as long as the
+	// socket takes what it queued), so its end is kept; once past it, streaming() is false
+	// until yield_ runs, and the connection goes back to the loop.
+	std::chrono::steady_clock::time_point slice_end_{};
+	bool yielded_ = false;
+	iol::Timeout yield_;
 };
 
 } // namespace maild

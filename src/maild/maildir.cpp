@@ -591,8 +591,9 @@ Keywords Keywords::load(const std::string &dir)
 	return k;
 }
 
-char Keywords::letter(std::string_view name, const std::string &dir, bool create)
+char Keywords::letter(std::string_view name, const std::string &dir, bool create, int &write_errno)
 {
+	write_errno = 0;
 	auto same = [](std::string_view a, std::string_view b) {
 		return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
 			       return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -609,6 +610,7 @@ char Keywords::letter(std::string_view name, const std::string &dir, bool create
 	for (const auto &n : names)
 		text += n + "\n";
 	if (!write_file_atomically(dir, file_name, text)) {
+		write_errno = errno != 0 ? errno : EIO;
 		names.pop_back();
 		return '\0';
 	}

@@ -42,7 +42,14 @@ struct Keywords {
 	static Keywords load(const std::string &dir);
 	// The letter for `name` (case-insensitive match); adds and saves it when `create` is set and
 	// there is room. '\0' when unknown or full.
-	char letter(std::string_view name, const std::string &dir, bool create);
+	char letter(std::string_view name, const std::string &dir, bool create)
+	{
+		int ignored = 0;
+		return letter(name, dir, create, ignored);
+	}
+	// The same; when the new name could not be saved, '\0' with write_errno set (ENOSPC...), so
+	// a full disk is not mistaken for a full set of letters. write_errno is 0 otherwise.
+	char letter(std::string_view name, const std::string &dir, bool create, int &write_errno);
 	static constexpr const char file_name[] = "maild-keywords";
 };
 

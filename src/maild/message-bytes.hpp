@@ -27,7 +27,8 @@ public:
 	bool open(int dir_fd, const std::string &name);
 	// Forgets the current file; the read buffer stays for the next one.
 	void release();
-	std::string_view data() const { return {data_, size_}; }
+	// Never a null pointer, even for an empty file: the parsers hand it to memchr and memcpy.
+	std::string_view data() const { return {data_ != nullptr ? data_ : "", size_}; }
 	std::int64_t mtime() const { return mtime_; }
 
 private:

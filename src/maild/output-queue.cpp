@@ -12,7 +12,8 @@ char *OutputQueue::reserve(std::size_t n)
 	if (queued <= cap_ / 2 && cap_ - queued >= n) {
 		// Drop the written part. At most half the buffer moves, and it leaves at least half
 		// free, so the bytes moved are never more than the bytes appended since the last move.
-		std::memmove(buf_.get(), buf_.get() + begin_, queued);
+		if (queued > 0) // reserve(0) on a queue that never had a buffer: no null to memmove
+			std::memmove(buf_.get(), buf_.get() + begin_, queued);
 	} else {
 		// Grows geometrically, so a long stream of small appends reallocates rarely; at least
 		// twice what is queued, so the next time there is room the move above applies.
