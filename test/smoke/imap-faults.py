@@ -1,6 +1,6 @@
 """Damaged or failing stores get well-formed, truthful IMAP replies: a Maildir name whose ,W= size
-lies (far too big, or too small) still gets FETCH literals of exactly the bytes sent, and maild
-survives; an empty message (APPEND {0}) fetches and searches cleanly (this one matters under
+lies (far too big, or too small) is not taken for the size, and a file that changes under its
+recorded size still gets FETCH literals of exactly the bytes sent, and maild survives; an empty message (APPEND {0}) fetches and searches cleanly (this one matters under
 UBSan: no null pointer reaches memchr); STORE on a read-only store is NO [NOPERM], not
 [EXPUNGEISSUED]; a keyword that cannot be saved on a full disk is NO [OVERQUOTA] and a 27th
 keyword NO [LIMIT], neither of them BAD. The last two need root to mount a read-only bind and a
@@ -31,11 +31,25 @@ def umount(path):
 
 LIE_BIG = b"From: liar@example.org\nSubject: my size lies\n\nThe name says 99999999999 bytes.\nLF only.\n"
 LIE_SMALL = b"From: liar@example.org\nSubject: small lie\n\nThe name says 3 bytes, there are more.\n"
+# What the two files first hold (indexed with these sizes), before LIE_* replace them in place.
+FIRST_BIG = LIE_BIG + b"x" * 200 + b"\n"
+FIRST_SMALL = b"Subject: s\n\nx\n"
 
 
-def lying_sizes(m):
+def lying_sizes(m, root):
     a = m.iraw("alice")
     a.ok("SELECT INBOX")
+    for seq, data in ((1, FIRST_BIG), (2, FIRST_SMALL)):
+        f = fetches(a.ok("FETCH %d (RFC822.SIZE)" % seq))[seq]
+        check(f["RFC822.SIZE"] == str(len(crlf(data))), "message %d: the store did not take its lying ,W= name "
+              "for its size: RFC822.SIZE %s" % (seq, f["RFC822.SIZE"]))
+    # The recorded sizes lie from now on: the files change under them (a writer that should not).
+    cur = os.path.join(root.maildir("alice"), "cur")
+    for name in os.listdir(cur):
+        data = LIE_BIG if ".M1P1." in name else LIE_SMALL if ".M2P2." in name else None
+        if data is not None:
+            with open(os.path.join(cur, name), "wb") as fh:
+                fh.write(data)
     for seq, data in ((1, LIE_BIG), (2, LIE_SMALL)):
         f = fetches(a.ok("FETCH %d (BODY.PEEK[])" % seq))[seq]
         check(f["BODY[]"] == crlf(data), "message %d with a lying ,W= name: BODY[] is a literal of exactly its "
@@ -134,11 +148,11 @@ def full_disk(exe):
 
 
 with Root() as root:
-    root.deliver("alice", "1700000001.M1P1.lie,W=99999999999", LIE_BIG, "new")
-    root.deliver("alice", "1700000002.M2P2.lie,W=3", LIE_SMALL, "new")
+    root.deliver("alice", "1700000001.M1P1.lie,W=99999999999", FIRST_BIG, "new")
+    root.deliver("alice", "1700000002.M2P2.lie,W=3", FIRST_SMALL, "new")
     root.deliver("bob", "1700000003.M3P3.other", b"Subject: bob\n\nhello\n", "new")
     with Maild(exe, root, imap=True, pop3=False) as m:
-        lying_sizes(m)
+        lying_sizes(m, root)
         empty_message(m)
         read_only_store(m, root)
 full_disk(exe)
