@@ -2,7 +2,7 @@
 #include "demo.hpp"
 #include "log.hpp"
 #include "options.hpp"
-#include "passwd-file.hpp"
+#include "auth/passwd-file.hpp"
 #include "server.hpp"
 
 #include <ioloop/ioloop.hpp>

@@ -33,13 +33,6 @@ const char usage_text[] =
 	"  --demo                 sample mail root in a temp dir, user demo / password demo,\n"
 	"                         POP3 on 127.0.0.1:1110, IMAP on 127.0.0.1:1143\n";
 
-std::string ListenAddress::text() const
-{
-	if (host.find(':') != std::string::npos)
-		return "[" + host + "]:" + std::to_string(port);
-	return host + ":" + std::to_string(port);
-}
-
 namespace {
 
 bool parse_unsigned(std::string_view s, unsigned long long max, unsigned long long &out)

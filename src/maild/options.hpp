@@ -3,6 +3,7 @@
 #pragma once
 
 #include "log.hpp"
+#include "net/listener.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -11,12 +12,6 @@
 #include <vector>
 
 namespace maild {
-
-struct ListenAddress {
-	std::string host; // numeric IPv4 or IPv6, without brackets
-	unsigned port = 0;
-	std::string text() const; // "127.0.0.1:110", "[::1]:110"
-};
 
 struct Options {
 	enum class Mode { serve, demo, help, version };

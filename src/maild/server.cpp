@@ -1,8 +1,8 @@
 #include "server.hpp"
 
-#include "imap-session.hpp"
+#include "imap/imap-session.hpp"
 #include "log.hpp"
-#include "pop3-session.hpp"
+#include "pop3/pop3-session.hpp"
 
 #include <cstdio>
 #include <cstring>

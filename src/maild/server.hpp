@@ -3,11 +3,11 @@
 // locks, the connection count) lives in ServerShared.
 #pragma once
 
-#include "connection.hpp"
-#include "listener.hpp"
+#include "net/connection.hpp"
+#include "net/listener.hpp"
 #include "options.hpp"
-#include "passwd-file.hpp"
-#include "session-host.hpp"
+#include "auth/passwd-file.hpp"
+#include "auth/session-host.hpp"
 
 #include <ioloop/ioloop.hpp>
 

@@ -5,7 +5,7 @@
 // synthesized texts have CRLF line ends only; crlf_size agrees with append_crlf, also when the
 // input is converted in two chunks; section lookups on arbitrary part paths are safe.
 #include "fuzz-check.hpp"
-#include "imap-message.hpp"
+#include "imap/imap-message.hpp"
 #include "imap-syntax.hpp"
 
 #include <cstdint>

@@ -6,7 +6,7 @@
 // trailing "{n}"/"{n+}"; LIST patterns match as a simple model does; date-times and
 // imap_quote round-trip.
 #include "fuzz-check.hpp"
-#include "imap-parser.hpp"
+#include "imap/imap-parser.hpp"
 
 #include <cstdint>
 #include <cstring>

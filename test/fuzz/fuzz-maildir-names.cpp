@@ -5,8 +5,8 @@
 //   name;
 // - Uidlist::parse accepts only ascending UIDs below next_uid, and format() round-trips it.
 #include "fuzz-check.hpp"
-#include "maildir.hpp"
-#include "uidlist.hpp"
+#include "storage/maildir.hpp"
+#include "storage/uidlist.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -3,7 +3,8 @@
 // nowhere before, TOP's header + N body lines, and the same bytes whether the message comes in
 // one chunk or split at arbitrary points.
 #include "fuzz-check.hpp"
-#include "message-encoder.hpp"
+#include "mail/crlf.hpp"
+#include "pop3/pop3-encoder.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

@@ -3,7 +3,7 @@
 // password. valid_user_name and constant_time_equal are checked against their descriptions.
 // crypt(3) hashes are never verified here: a fuzzed "$2b$31$" costs hours by design.
 #include "fuzz-check.hpp"
-#include "passwd-file.hpp"
+#include "auth/passwd-file.hpp"
 
 #include <cstdint>
 #include <map>

@@ -2,7 +2,7 @@
 // the text before the first space, matched without case; PASS keeps the rest of the line; other
 // verbs split it on spaces; arguments are views into the line; numbers saturate at max.
 #include "fuzz-check.hpp"
-#include "pop3-parser.hpp"
+#include "pop3/pop3-parser.hpp"
 
 #include <cstdint>
 #include <cstring>

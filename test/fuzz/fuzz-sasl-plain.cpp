@@ -2,7 +2,7 @@
 // the end, length a multiple of 4), encode/decode round trips, and parse_sasl_plain against
 // RFC 4616's three NUL-separated fields with the no-proxy rule.
 #include "fuzz-check.hpp"
-#include "sasl-plain.hpp"
+#include "auth/sasl-plain.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -2,7 +2,7 @@
 // expected strings are written out by hand from RFC 3501's grammar (7.4.2, 9) and its examples;
 // each message is also checked stored with CRLF and with mixed line ends, since IMAP must see the
 // same bytes whichever way the file was delivered.
-#include "imap-message.hpp"
+#include "imap/imap-message.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Unit tests for the IMAP command parser: the commands real clients send (mbsync, fetchmail,
 // curl, python imaplib), each grammar rule's edges, and malformed input that must give BAD
 // rather than a half-parsed command.
-#include "imap-parser.hpp"
+#include "imap/imap-parser.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
 // The store under IMAP: flag letters and keywords, UIDs of appended messages, \Recent handed
 // out once, change detection between sessions, and folders that never leave the user's root.
-#include "imap-flags.hpp"
-#include "mail-folders.hpp"
-#include "maildir.hpp"
+#include "imap/imap-flags.hpp"
+#include "storage/mail-folders.hpp"
+#include "storage/maildir.hpp"
 
 #include <catch2/catch.hpp>
 

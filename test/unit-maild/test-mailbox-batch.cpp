@@ -1,7 +1,7 @@
 // Mailbox::add_many and MailboxBatch (what COPY runs on): all or nothing, invisible until
 // committed; unique file names across threads; size hints in names only when plausible.
-#include "maildir.hpp"
-#include "uidlist.hpp"
+#include "storage/maildir.hpp"
+#include "storage/uidlist.hpp"
 
 #include <catch2/catch.hpp>
 

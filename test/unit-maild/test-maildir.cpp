@@ -1,6 +1,6 @@
-#include "maildir.hpp"
-#include "sasl-plain.hpp"
-#include "uidlist.hpp"
+#include "storage/maildir.hpp"
+#include "auth/sasl-plain.hpp"
+#include "storage/uidlist.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,5 @@
-#include "message-encoder.hpp"
+#include "mail/crlf.hpp"
+#include "pop3/pop3-encoder.hpp"
 
 #include <catch2/catch.hpp>
 

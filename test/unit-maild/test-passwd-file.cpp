@@ -1,4 +1,4 @@
-#include "passwd-file.hpp"
+#include "auth/passwd-file.hpp"
 
 #include <catch2/catch.hpp>
 

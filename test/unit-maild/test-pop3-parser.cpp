@@ -1,4 +1,4 @@
-#include "pop3-parser.hpp"
+#include "pop3/pop3-parser.hpp"
 
 #include <catch2/catch.hpp>
 

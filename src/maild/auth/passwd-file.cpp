@@ -1,0 +1,195 @@
+#include "auth/passwd-file.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <crypt.h>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace maild {
+
+bool valid_user_name(std::string_view name)
+{
+	if (name.empty() || name.size() > 255 || name.front() == '.')
+		return false;
+	if (name.find("..") != std::string_view::npos)
+		return false;
+	for (char c : name) {
+		auto u = static_cast<unsigned char>(c);
+		if (c == '/' || c == ':' || u <= 0x20 || u == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b)
+{
+	std::size_t n = a.size() > b.size() ? a.size() : b.size();
+	unsigned diff = a.size() == b.size() ? 0u : 1u;
+	for (std::size_t i = 0; i < n; i++) {
+		auto x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0u;
+		auto y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0u;
+		diff |= x ^ y;
+	}
+	return diff == 0;
+}
+
+namespace {
+
+bool crypt_matches(std::string_view password, const std::string &hash)
+{
+	// crypt_data is ~32 KiB: keep it off the stack and reuse it, one per thread (--workers
+	// verify passwords on several threads at once).
+	thread_local std::unique_ptr<crypt_data> data = std::make_unique<crypt_data>();
+	*data = crypt_data{};
+#ifdef CRYPT_OUTPUT_SIZE
+	// libxcrypt's crypt_rn: the same as crypt_r, but not intercepted by AddressSanitizer,
+	// whose crypt_r wrapper calls a null pointer when libcrypt is linked directly.
+	const char *out = crypt_rn(std::string(password).c_str(), hash.c_str(), data.get(),
+				   static_cast<int>(sizeof(crypt_data)));
+#else
+	const char *out = crypt_r(std::string(password).c_str(), hash.c_str(), data.get());
+#endif
+	// On failure libcrypt returns NULL or a string starting with '*' that never equals a hash.
+	if (out == nullptr || out[0] == '*')
+		return false;
+	return constant_time_equal(out, hash);
+}
+
+// A valid SHA512-CRYPT hash of a random password; checked for unknown users.
+const std::string dummy_hash =
+	"$6$maildDummySalt$CuN1t9cS9VwlPlV8fG3b0qZ0A2H5u0Yq9k1Pj0Gm5a8q7y2fWb1m0Yg4uJ8Qe3sRz6tXn2cVd4"
+	"kLh7pOi9aB1.";
+
+} // namespace
+
+PasswdFile PasswdFile::parse(std::string_view text, std::vector<std::string> &warnings)
+{
+	PasswdFile pf;
+	std::size_t line_no = 0;
+	while (!text.empty()) {
+		auto nl = text.find('\n');
+		std::string_view line = text.substr(0, nl);
+		text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+		line_no++;
+		if (!line.empty() && line.back() == '\r')
+			line.remove_suffix(1);
+		auto first = line.find_first_not_of(" \t");
+		if (first == std::string_view::npos || line[first] == '#')
+			continue;
+		auto where = "line " + std::to_string(line_no) + ": ";
+		auto colon = line.find(':');
+		if (colon == std::string_view::npos) {
+			warnings.push_back(where + "no ':' after the user name, skipped");
+			continue;
+		}
+		std::string_view user = line.substr(0, colon);
+		std::string_view pass = line.substr(colon + 1);
+		pass = pass.substr(0, pass.find(':'));
+		if (!valid_user_name(user)) {
+			warnings.push_back(where + "unusable user name, skipped");
+			continue;
+		}
+		Scheme scheme = Scheme::crypt;
+		if (!pass.empty() && pass.front() == '{') {
+			auto close = pass.find('}');
+			if (close == std::string_view::npos) {
+				warnings.push_back(where + "unterminated {SCHEME}, skipped");
+				continue;
+			}
+			std::string name(pass.substr(1, close - 1));
+			for (char &c : name)
+				c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+			pass = pass.substr(close + 1);
+			if (name == "PLAIN")
+				scheme = Scheme::plain;
+			else if (name == "SHA512-CRYPT")
+				scheme = Scheme::sha512_crypt;
+			else if (name == "CRYPT")
+				scheme = Scheme::crypt;
+			else {
+				warnings.push_back(where + "unsupported scheme {" + name + "}, skipped");
+				continue;
+			}
+		}
+		if (pass.empty()) {
+			warnings.push_back(where + "empty password, skipped");
+			continue;
+		}
+		if (scheme == Scheme::sha512_crypt && pass.rfind("$6$", 0) != 0) {
+			warnings.push_back(where + "SHA512-CRYPT hash does not start with $6$, skipped");
+			continue;
+		}
+		if (scheme == Scheme::crypt && pass.front() != '$') {
+			warnings.push_back(where + "CRYPT hash is not a $id$ hash (DES is refused), skipped");
+			continue;
+		}
+		auto [it, inserted] = pf.users_.emplace(std::string(user), Entry{scheme, std::string(pass)});
+		if (!inserted)
+			warnings.push_back(where + "duplicate user, the first entry is kept");
+	}
+	return pf;
+}
+
+bool PasswdFile::load(const std::string &path, PasswdFile &out, std::vector<std::string> &warnings,
+		      std::string &error)
+{
+	// Not std::ifstream: it opens a directory on Linux and then reads nothing, which would look
+	// like an empty file and drop every account on a SIGHUP. O_NONBLOCK: a FIFO must not hang
+	// the open (it is refused below anyway).
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		error = "cannot read passwd file " + path + ": " + std::strerror(errno);
+		return false;
+	}
+	struct stat st {};
+	const char *why = nullptr;
+	if (fstat(fd, &st) < 0)
+		why = std::strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = "is a directory";
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	if (why != nullptr) {
+		error = "cannot read passwd file " + path + ": " + why;
+		::close(fd);
+		return false;
+	}
+	std::string text;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = ::read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			::close(fd);
+			error = "error reading passwd file " + path + ": " + std::strerror(e);
+			return false;
+		}
+		if (n == 0)
+			break;
+		text.append(buf, static_cast<std::size_t>(n));
+	}
+	::close(fd);
+	out = parse(text, warnings);
+	return true;
+}
+
+bool PasswdFile::verify(std::string_view user, std::string_view password) const
+{
+	auto it = users_.find(std::string(user));
+	if (it == users_.end()) {
+		crypt_matches(password, dummy_hash);
+		return false;
+	}
+	const Entry &e = it->second;
+	if (e.scheme == Scheme::plain)
+		return constant_time_equal(password, e.secret);
+	return crypt_matches(password, e.secret);
+}
+
+} // namespace maild

@@ -1,0 +1,241 @@
+// COPY and UID COPY, all or nothing (RFC 3501 6.4.7), in slices of the loop: each message is
+// linked (or copied) into the target's tmp/ as part of a MailboxBatch, the batch is moved into
+// cur/ out of every reader's sight, and one uidlist write under the lock gives all the copies
+// their UIDs. Any failure removes every copy made so far and answers NO.
+#include "imap/imap-flags.hpp"
+#include "imap/imap-session.hpp"
+#include "log.hpp"
+#include "storage/mail-folders.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace maild {
+
+namespace {
+
+// "1,3:5" from ascending-or-not numbers, ranges where they run on.
+std::string uid_set_text(const std::vector<std::uint32_t> &uids)
+{
+	std::string out;
+	for (std::size_t i = 0; i < uids.size();) {
+		std::size_t j = i;
+		while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (!out.empty())
+			out += ',';
+		out += std::to_string(uids[i]);
+		if (j > i)
+			out += ":" + std::to_string(uids[j]);
+		i = j + 1;
+	}
+	return out;
+}
+
+// A copy of `from` as `to` (a new file) with `mtime` as its internal date, on disk before
+// true is returned.
+bool copy_file(const std::string &from, const std::string &to, const struct timespec &mtime)
+{
+	int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return false;
+	int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) {
+		::close(in);
+		return false;
+	}
+	char buf[65536];
+	bool ok = true;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ok = n == 0;
+			break;
+		}
+		for (ssize_t done = 0; ok && done < n;) {
+			ssize_t w = write(out, buf + done, static_cast<std::size_t>(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			ok = w > 0;
+			done += w > 0 ? w : 0;
+		}
+		if (!ok)
+			break;
+	}
+	struct timespec times[2] = {mtime, mtime};
+	futimens(out, times); // only the internal date is lost on failure
+	ok = ok && fsync(out) == 0;
+	::close(in);
+	::close(out);
+	if (!ok)
+		unlink(to.c_str());
+	return ok;
+}
+
+} // namespace
+
+class ImapSession::CopyJob final : public SlicedCommand {
+public:
+	CopyJob(ImapSession &session, const ImapCommand &cmd, std::vector<std::size_t> indexes, const std::string &dir)
+		: s_(session), cmd_(cmd), indexes_(std::move(indexes)), target_(dir), target_keywords_(Keywords::load(dir)),
+		  batch_(dir)
+	{
+	}
+
+	bool step(std::chrono::steady_clock::time_point until) override
+	{
+		using Clock = std::chrono::steady_clock;
+		std::string error;
+		bool expunged = false;
+		// At least one message per slice, however late it starts.
+		refreshed_ = false;
+		for (bool first = true; next_ < indexes_.size(); first = false) {
+			if (!first && Clock::now() >= until)
+				return false;
+			bool again = false;
+			if (!prepare(indexes_[next_], again, expunged, error))
+				return expunged ? fail_expunged() : fail(error);
+			if (again)
+				return false; // this message again in the next slice, after a refresh
+			next_++;
+		}
+		switch (batch_.stage(until, error)) {
+		case MailboxBatch::Stage::more:
+			return false;
+		case MailboxBatch::Stage::failed:
+			return fail(error);
+		case MailboxBatch::Stage::done:
+			break;
+		}
+		if (from_.empty()) {
+			s_.done_ok(cmd_, "Copy completed", cmd_.uid);
+			return true;
+		}
+		auto started = Clock::now();
+		std::vector<std::uint32_t> to;
+		if (!batch_.commit(target_, to, error))
+			return fail(error);
+		auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+		log_line(LogLevel::debug, s_.conn_.peer(),
+			 "user=" + s_.user_ + ": COPY of " + std::to_string(to.size()) + " messages: commit " +
+				 std::to_string(took.count()) + " us");
+		s_.done_ok(cmd_, "[COPYUID " + std::to_string(target_.uidvalidity()) + " " + uid_set_text(from_) + " " +
+				      uid_set_text(to) + "] Copy completed", cmd_.uid);
+		return true;
+	}
+
+private:
+	// Links (or copies) the message at view index `i` into the target's tmp/ and adds it to the
+	// batch. False with `expunged` when it is gone, else with `error`; `again` when it is to be
+	// tried in the next slice.
+	bool prepare(std::size_t i, bool &again, bool &expunged, std::string &error)
+	{
+		std::uint32_t uid = s_.view_[i].uid;
+		if (s_.view_[i].expunged) {
+			expunged = true;
+			return false;
+		}
+		// The selected mailbox is not read again up front (for a large one that alone would
+		// hold the loop for a while): a file that is not where the snapshot says was renamed
+		// (flags) or expunged by another session, and a refresh tells which. At most one
+		// refresh per slice.
+		for (int attempt = 0;; attempt++) {
+			auto at = s_.mailbox_.find(uid);
+			if (!at) {
+				expunged = true;
+				return false;
+			}
+			const MessageFile &m = s_.mailbox_.messages()[*at];
+			std::string src = s_.mailbox_.path_of(m);
+			std::string tmp = batch_.dir() + "/tmp/" + batch_.next_base(m.vsize);
+			struct stat st {};
+			bool ok = link(src.c_str(), tmp.c_str()) == 0;
+			if (!ok && errno != ENOENT)
+				ok = stat(src.c_str(), &st) == 0 && copy_file(src, tmp, st.st_mtim);
+			if (!ok && errno == ENOENT && attempt == 0) {
+				if (refreshed_) {
+					again = true;
+					return true;
+				}
+				refreshed_ = true;
+				if (!s_.mailbox_.refresh(error))
+					return false;
+				continue;
+			}
+			if (!ok) {
+				error = src + ": " + std::strerror(errno);
+				return false;
+			}
+			// Keywords travel by name: the target mailbox may use other letters for them.
+			std::string letters;
+			for (char c : m.flags) {
+				if (c < 'a' || c > 'z')
+					letters += c;
+				else if (auto k = static_cast<std::size_t>(c - 'a'); k < s_.keywords_.names.size())
+					if (char t = target_keywords_.letter(s_.keywords_.names[k], target_.dir(), true))
+						letters += t;
+			}
+			batch_.add(m.vsize, letters);
+			from_.push_back(uid);
+			return true;
+		}
+	}
+
+	bool fail(const std::string &error)
+	{
+		batch_.abort();
+		log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": COPY: " + error);
+		s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Copy failed, nothing was copied");
+		return true;
+	}
+
+	bool fail_expunged()
+	{
+		batch_.abort();
+		s_.sync(cmd_.uid);
+		s_.tagged(cmd_.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile, nothing was copied");
+		return true;
+	}
+
+	ImapSession &s_;
+	ImapCommand cmd_;
+	std::vector<std::size_t> indexes_; // view indexes to copy, in order
+	std::size_t next_ = 0;             // indexes_[0, next_) are in the batch
+	Mailbox target_;
+	Keywords target_keywords_;
+	MailboxBatch batch_;
+	std::vector<std::uint32_t> from_; // their UIDs in the selected mailbox
+	bool refreshed_ = false;          // the selected mailbox was refreshed in this slice
+};
+
+void ImapSession::copy(const ImapCommand &cmd)
+{
+	std::vector<std::size_t> indexes;
+	if (!resolve(cmd, indexes))
+		return;
+	const std::string &name = cmd.args[0]; // "inbox" in any case arrives as INBOX (imap-parser)
+	auto dir = mailbox_dir(cmd, name);
+	if (!dir)
+		return;
+	if (!mailbox_exists(user_root_, name)) {
+		tagged(cmd.tag, "NO", "[TRYCREATE] No such mailbox");
+		return;
+	}
+	// The target is not read here: the commit reads its uidlist once, under the lock.
+	std::string error;
+	if (!Mailbox::prepare(*dir, error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": COPY: " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot open the mailbox");
+		return;
+	}
+	// The connection runs the job's slices from here on, the first in this loop iteration.
+	sliced_ = std::make_unique<CopyJob>(*this, cmd, std::move(indexes), *dir);
+}
+
+} // namespace maild

@@ -1,0 +1,57 @@
+// What a FETCH in progress holds (imap-fetch.cpp).
+#pragma once
+
+#include "imap/imap-message.hpp"
+#include "imap/imap-session.hpp"
+#include "storage/message-bytes.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace maild {
+
+struct ImapSession::FetchJob {
+	FetchJob() = default;
+	~FetchJob();
+	FetchJob(const FetchJob &) = delete;
+	FetchJob &operator=(const FetchJob &) = delete;
+
+	ImapCommand cmd;
+	std::vector<std::size_t> indexes; // view indexes still to answer, in order
+	std::size_t next = 0;
+	bool missing = false; // some message was expunged by another session meanwhile
+
+	// The message being answered, one attribute at a time: only the attribute being sent is
+	// ever held as text, so FETCH n (ENVELOPE ENVELOPE ...) of a huge header holds one envelope.
+	bool in_message = false;
+	std::size_t index = 0;     // its view index
+	std::uint64_t vsize = 0;   // its CRLF size as recorded in the uidlist
+	std::string letters;       // its flag letters in the store
+	std::size_t att = 0;       // the next attribute of cmd.fetch to answer
+	bool first = true;         // no attribute sent yet
+	bool add_flags = false;    // \Seen was set by this FETCH: FLAGS follow the attributes
+	MessageBytes file;         // the current message; its read buffer serves them all
+	std::optional<ImapMessage> parsed; // refers into file's bytes
+	// The mailbox's cur/, opened once per FETCH: each message is then opened by its name in
+	// it, without a lookup of the whole path. -2: not tried yet; -1: failed, full paths are used.
+	int cur_fd = -2;
+
+	// Output not yet queued, sent in this order as the queue has room: text (from text_pos on),
+	// then a literal of the file's bytes sent with CRLF line ends, from `skip` converted bytes on,
+	// at most `limit` of them, then `pad` spaces where the file held less than its literal promised.
+	std::string text;
+	std::size_t text_pos = 0;
+	bool in_range = false;
+	std::string_view range;
+	std::uint64_t skip = 0;
+	std::uint64_t limit = 0;
+	std::size_t range_pos = 0;   // raw bytes of the range consumed
+	bool last_cr = false;
+	std::uint64_t converted = 0; // converted bytes of the range produced so far
+	std::uint64_t pad = 0;
+};
+
+} // namespace maild

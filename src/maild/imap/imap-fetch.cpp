@@ -1,0 +1,354 @@
+// FETCH: the reply is built one attribute at a time and queued only while the connection's
+// output is under its bound; an attribute's text (an ENVELOPE of a huge header) goes out in
+// chunks, and literals are streamed from the file's bytes (message-bytes.hpp) as the socket
+// drains. So a FETCH holds at most one attribute's text besides the bounded queue, whatever the
+// number of messages or attributes, and one produce() call works for at most slice_time (plus
+// the building of one attribute).
+#include "imap/imap-fetch-job.hpp"
+#include "imap/imap-flags.hpp"
+#include "imap/imap-message.hpp"
+#include "imap/imap-session.hpp"
+#include "log.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace maild {
+
+namespace {
+
+// Raw bytes of a literal converted per step (at most twice that queued), and bytes of text or
+// padding queued per step: what the queue can go past its bound by.
+constexpr std::size_t raw_chunk = 32 * 1024;
+constexpr std::size_t text_chunk = 16 * 1024;
+// An attribute's text buffer bigger than this is freed once sent, so one huge ENVELOPE does not
+// keep its memory for the rest of the FETCH.
+constexpr std::size_t text_keep = 64 * 1024;
+
+SectionPart section_part(SectionText t)
+{
+	switch (t) {
+	case SectionText::header:
+		return SectionPart::header;
+	case SectionText::header_fields:
+		return SectionPart::header_fields;
+	case SectionText::header_fields_not:
+		return SectionPart::header_fields_not;
+	case SectionText::text:
+		return SectionPart::text;
+	case SectionText::mime:
+		return SectionPart::mime;
+	case SectionText::none:
+		break;
+	}
+	return SectionPart::whole;
+}
+
+bool needs_parse(const FetchAtt &a)
+{
+	using K = FetchAtt::Kind;
+	switch (a.kind) {
+	case K::envelope:
+	case K::body:
+	case K::bodystructure:
+	case K::rfc822_header:
+	case K::rfc822_text:
+		return true;
+	case K::body_section:
+		return !a.part.empty() || a.text != SectionText::none;
+	default:
+		return false;
+	}
+}
+
+bool needs_file(const FetchAtt &a)
+{
+	using K = FetchAtt::Kind;
+	return a.kind != K::uid && a.kind != K::flags && a.kind != K::rfc822_size;
+}
+
+bool sets_seen(const FetchAtt &a)
+{
+	using K = FetchAtt::Kind;
+	return a.kind == K::rfc822 || a.kind == K::rfc822_text || (a.kind == K::body_section && !a.peek);
+}
+
+} // namespace
+
+ImapSession::FetchJob::~FetchJob()
+{
+	if (cur_fd >= 0)
+		::close(cur_fd);
+}
+
+// Opens message m of the mailbox into job.file: by name in cur/ when that directory could be
+// opened, else by path.
+bool ImapSession::fetch_open(const MessageFile &m)
+{
+	FetchJob &job = *fetch_;
+	if (job.cur_fd == -2) {
+		job.cur_fd = ::open((mailbox_.dir() + "/cur").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (job.cur_fd < 0)
+			job.cur_fd = -1;
+	}
+	if (job.cur_fd >= 0)
+		return job.file.open(job.cur_fd, m.file_name());
+	return job.file.open(AT_FDCWD, mailbox_.path_of(m));
+}
+
+void ImapSession::fetch(const ImapCommand &cmd)
+{
+	std::vector<std::size_t> indexes;
+	if (!resolve(cmd, indexes))
+		return;
+	auto job = std::make_unique<FetchJob>();
+	job->cmd = cmd;
+	auto &atts = job->cmd.fetch;
+	// UID FETCH always reports the UID (RFC 3501 6.4.8), first, where clients look for it.
+	if (cmd.uid && std::none_of(atts.begin(), atts.end(), [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::uid; })) {
+		FetchAtt uid;
+		uid.kind = FetchAtt::Kind::uid;
+		atts.insert(atts.begin(), uid);
+	}
+	job->indexes = std::move(indexes);
+	fetch_ = std::move(job);
+}
+
+// Opens the next message still to answer and starts its reply; false when none is left.
+bool ImapSession::fetch_next_message()
+{
+	FetchJob &job = *fetch_;
+	job.parsed.reset();
+	job.file.release();
+	while (job.next < job.indexes.size()) {
+		std::size_t index = job.indexes[job.next++];
+		ViewMessage &v = view_[index];
+		std::string error;
+		auto at = mailbox_.find(v.uid);
+		if (!at && mailbox_.refresh(error))
+			at = mailbox_.find(v.uid);
+		if (v.expunged || !at) {
+			job.missing = true;
+			continue;
+		}
+		const auto &atts = job.cmd.fetch;
+		bool file_needed = std::any_of(atts.begin(), atts.end(), needs_file);
+		if (file_needed && !fetch_open(mailbox_.messages()[*at])) {
+			// Renamed by a flag change elsewhere, or expunged: look once more.
+			if (errno != ENOENT || !mailbox_.refresh(error) || !(at = mailbox_.find(v.uid)) ||
+			    !fetch_open(mailbox_.messages()[*at])) {
+				job.missing = true;
+				continue;
+			}
+		}
+		const MessageFile &m = mailbox_.messages()[*at];
+		job.add_flags = false;
+		if (!read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
+		    m.flags.find('S') == std::string::npos) {
+			if (mailbox_.set_flags(*at, m.flags + "S", error)) {
+				v.letters = m.flags;
+				job.add_flags = std::none_of(atts.begin(), atts.end(),
+							     [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::flags; });
+			} else {
+				log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+			}
+		}
+		job.index = index;
+		job.vsize = m.vsize;
+		job.letters = m.flags;
+		if (std::any_of(atts.begin(), atts.end(), needs_parse))
+			job.parsed.emplace(job.file.data());
+		job.in_message = true;
+		job.att = 0;
+		job.first = true;
+		job.text += "* " + std::to_string(index + 1) + " FETCH (";
+		return true;
+	}
+	return false;
+}
+
+// Appends the reply's next attribute to job.text (and sets up its literal), or ends the reply.
+void ImapSession::fetch_next_item()
+{
+	FetchJob &job = *fetch_;
+	ViewMessage &v = view_[job.index];
+	auto item = [&](std::string_view s) {
+		if (!job.first)
+			job.text += ' ';
+		job.first = false;
+		job.text += s;
+	};
+	const auto &atts = job.cmd.fetch;
+	if (job.att >= atts.size()) {
+		if (job.add_flags)
+			item("FLAGS (" + flags_of(v) + ")");
+		job.text += ")\r\n";
+		job.in_message = false;
+		return;
+	}
+	const FetchAtt &a = atts[job.att++];
+	// A literal: its size now, its bytes after it, straight from the file for a range.
+	auto literal = [&](const std::string &name, std::optional<SectionData> data, const FetchAtt *att) {
+		std::uint64_t total = 0;
+		if (data && data->is_range) {
+			total = crlf_size(data->range);
+			// Compares addresses: comparing a `const char *` with a string_view would compare
+			// text, after a strlen() that runs off the end of the message.
+			if (data->range.data() == job.file.data().data() && data->range.size() == job.file.data().size() &&
+			    total != job.vsize)
+				log_line(LogLevel::warn, conn_.peer(),
+					 "user=" + user_ + ": uid " + std::to_string(v.uid) + " has " + std::to_string(total) +
+						 " bytes, not the " + std::to_string(job.vsize) + " recorded; sending what it has");
+		} else if (data) {
+			total = data->text.size();
+		}
+		std::uint64_t skip = 0, size = total;
+		if (att && att->partial) {
+			skip = std::min(att->origin, total);
+			size = std::min(att->count, total - skip);
+		}
+		item(name + " {" + std::to_string(size) + "}\r\n");
+		if (size == 0)
+			return;
+		if (data->is_range) {
+			job.in_range = true;
+			job.range = data->range;
+			job.skip = skip;
+			job.limit = size;
+			job.range_pos = 0;
+			job.last_cr = false;
+			job.converted = 0;
+		} else {
+			job.text.append(data->text, static_cast<std::size_t>(skip), static_cast<std::size_t>(size));
+		}
+	};
+	auto whole = [&]() { return std::optional<SectionData>(SectionData{true, job.file.data(), {}}); };
+	using K = FetchAtt::Kind;
+	switch (a.kind) {
+	case K::uid:
+		item("UID " + std::to_string(v.uid));
+		break;
+	case K::flags:
+		// What the client is told here is its view from now on: sync() then reports only
+		// what changes after this.
+		v.letters = job.letters;
+		item("FLAGS (" + flags_of(v) + ")");
+		break;
+	case K::internaldate:
+		item("INTERNALDATE \"" + format_imap_date_time(job.file.mtime()) + "\"");
+		break;
+	case K::rfc822_size:
+		item("RFC822.SIZE " + std::to_string(job.vsize));
+		break;
+	case K::envelope:
+		item("ENVELOPE " + job.parsed->envelope());
+		break;
+	case K::body:
+		item("BODY " + job.parsed->bodystructure(false));
+		break;
+	case K::bodystructure:
+		item("BODYSTRUCTURE " + job.parsed->bodystructure(true));
+		break;
+	case K::rfc822:
+		literal("RFC822", whole(), nullptr);
+		break;
+	case K::rfc822_header:
+		literal("RFC822.HEADER", job.parsed->section({}, SectionPart::header, {}), nullptr);
+		break;
+	case K::rfc822_text:
+		literal("RFC822.TEXT", job.parsed->section({}, SectionPart::text, {}), nullptr);
+		break;
+	case K::body_section:
+		literal(a.response_name(),
+			job.parsed ? job.parsed->section(a.part, section_part(a.text), a.fields) : whole(), &a);
+		break;
+	}
+}
+
+// Converts the next raw chunk of the current literal straight into the output queue, keeping
+// what lies inside [skip, skip + limit).
+void ImapSession::fetch_send_range()
+{
+	FetchJob &job = *fetch_;
+	std::string_view raw = job.range.substr(job.range_pos, raw_chunk);
+	std::uint64_t from = job.converted, to = job.converted;
+	if (!raw.empty()) {
+		char *out = conn_.send_reserve(2 * raw.size());
+		auto produced = static_cast<std::size_t>(copy_crlf(raw, out, job.last_cr) - out);
+		job.range_pos += raw.size();
+		to = from + produced;
+		job.converted = to;
+		std::uint64_t lo = std::max(from, job.skip), hi = std::min(to, job.skip + job.limit);
+		if (lo < hi) {
+			if (lo > from) // a partial FETCH starting inside this chunk
+				std::memmove(out, out + (lo - from), static_cast<std::size_t>(hi - lo));
+			conn_.send_commit(static_cast<std::size_t>(hi - lo));
+		}
+	}
+	if (job.range_pos >= job.range.size() || to >= job.skip + job.limit) {
+		std::uint64_t sent = std::min(to, job.skip + job.limit) - std::min(to, job.skip);
+		if (sent < job.limit) {
+			// The bytes changed under the literal's announced length (a file rewritten in
+			// place): the length was promised, so spaces fill it up to keep the client in step
+			// with the protocol, queued in chunks like everything else.
+			log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": message changed while it was sent");
+			job.pad = job.limit - sent;
+		}
+		job.in_range = false;
+		job.range = {};
+	}
+}
+
+void ImapSession::produce_fetch(std::chrono::steady_clock::time_point until)
+{
+	while (fetch_ && !conn_.closed() && !conn_.output_full()) {
+		FetchJob &job = *fetch_;
+		if (job.text_pos < job.text.size()) {
+			std::size_t n = std::min(text_chunk, job.text.size() - job.text_pos);
+			conn_.send(std::string_view(job.text).substr(job.text_pos, n));
+			job.text_pos += n;
+			if (job.text_pos == job.text.size()) {
+				job.text.clear();
+				job.text_pos = 0;
+				if (job.text.capacity() > text_keep)
+					std::string().swap(job.text);
+			}
+			continue;
+		}
+		if (job.in_range) {
+			fetch_send_range();
+			continue;
+		}
+		if (job.pad > 0) {
+			static const std::string spaces(text_chunk, ' ');
+			auto n = static_cast<std::size_t>(std::min<std::uint64_t>(job.pad, spaces.size()));
+			conn_.send(std::string_view(spaces).substr(0, n));
+			job.pad -= n;
+			continue;
+		}
+		// Every message and attribute is checked against the clock: FETCH 1:* of thousands of
+		// tiny replies must not hold the loop either.
+		if (std::chrono::steady_clock::now() >= until)
+			return;
+		if (job.in_message)
+			fetch_next_item();
+		else if (!fetch_next_message())
+			fetch_finish();
+	}
+}
+
+void ImapSession::fetch_finish()
+{
+	auto job = std::move(fetch_);
+	if (job->missing) {
+		sync(job->cmd.uid);
+		tagged(job->cmd.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
+		return;
+	}
+	done_ok(job->cmd, "Fetch completed", job->cmd.uid);
+}
+
+} // namespace maild

@@ -1,0 +1,120 @@
+#include "imap/imap-flags.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+
+namespace maild {
+
+namespace {
+
+struct SystemFlag {
+	char letter;
+	const char *name;
+};
+// In the order IMAP clients usually list them.
+constexpr SystemFlag system_flags[] = {
+	{'R', "\\Answered"}, {'F', "\\Flagged"}, {'T', "\\Deleted"}, {'S', "\\Seen"}, {'D', "\\Draft"},
+};
+
+bool equal_nocase(std::string_view a, std::string_view b)
+{
+	return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+		       return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+	       });
+}
+
+} // namespace
+
+std::string imap_flag_list(std::string_view letters, const Keywords &keywords, bool recent)
+{
+	std::string out;
+	auto add = [&](std::string_view name) {
+		if (!out.empty())
+			out += ' ';
+		out += name;
+	};
+	for (const auto &f : system_flags) {
+		if (letters.find(f.letter) != std::string_view::npos)
+			add(f.name);
+	}
+	for (char c : letters) {
+		auto i = static_cast<std::size_t>(c - 'a');
+		if (c >= 'a' && c <= 'z' && i < keywords.names.size())
+			add(keywords.names[i]);
+	}
+	if (recent)
+		add("\\Recent");
+	return out;
+}
+
+std::string imap_system_flags()
+{
+	std::string out;
+	for (const auto &f : system_flags) {
+		if (!out.empty())
+			out += ' ';
+		out += f.name;
+	}
+	return out;
+}
+
+bool valid_keyword(std::string_view name)
+{
+	if (name.empty() || name.size() > 64)
+		return false;
+	for (char c : name) {
+		auto u = static_cast<unsigned char>(c);
+		// atom-specials: ( ) { SP CTL % * " \ ]
+		if (u <= 0x20 || u >= 0x7f || std::string_view("(){%*\"\\]").find(c) != std::string_view::npos)
+			return false;
+	}
+	return true;
+}
+
+std::optional<std::string> letters_for_flags(const std::vector<std::string> &flags, Keywords &keywords,
+					     const std::string &dir, bool create, std::string &error)
+{
+	std::string letters;
+	for (const auto &flag : flags) {
+		if (!flag.empty() && flag[0] == '\\') {
+			if (equal_nocase(flag, "\\Recent"))
+				continue;
+			auto it = std::find_if(std::begin(system_flags), std::end(system_flags),
+					       [&](const SystemFlag &f) { return equal_nocase(flag, f.name); });
+			if (it == std::end(system_flags)) {
+				error = "Unknown system flag";
+				return std::nullopt;
+			}
+			letters += it->letter;
+			continue;
+		}
+		if (!valid_keyword(flag)) {
+			error = "Invalid keyword";
+			return std::nullopt;
+		}
+		int write_errno = 0;
+		char c = keywords.letter(flag, dir, create, write_errno);
+		if (c == '\0') {
+			if (write_errno == ENOSPC || write_errno == EDQUOT) {
+				error = "[OVERQUOTA] No space left to save the keyword";
+				return std::nullopt;
+			}
+			if (write_errno != 0) {
+				error = "[SERVERBUG] Cannot save the keyword";
+				return std::nullopt;
+			}
+			if (create) {
+				error = "[LIMIT] Too many keywords in this mailbox";
+				return std::nullopt;
+			}
+			continue; // an unknown keyword is simply not set on any message
+		}
+		letters += c;
+	}
+	std::sort(letters.begin(), letters.end());
+	letters.erase(std::unique(letters.begin(), letters.end()), letters.end());
+	return letters;
+}
+
+} // namespace maild

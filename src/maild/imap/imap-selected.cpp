@@ -1,0 +1,564 @@
+// ImapSession's selected state: keeping the client's view in step with the Maildir, and the
+// commands that change or search messages. FETCH is in imap-fetch.cpp, COPY in imap-copy.cpp.
+#include "imap/imap-fetch-job.hpp"
+#include "imap/imap-flags.hpp"
+#include "imap/imap-message.hpp"
+#include "imap/imap-session.hpp"
+#include "log.hpp"
+#include "storage/mail-folders.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace maild {
+
+namespace {
+
+bool contains_nocase(std::string_view haystack, std::string_view needle)
+{
+	if (needle.empty())
+		return true;
+	auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+	auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+			      [&](char a, char b) { return lower(a) == lower(b); });
+	return it != haystack.end();
+}
+
+} // namespace
+
+std::string ImapSession::flags_of(const ViewMessage &v) const
+{
+	return imap_flag_list(v.letters, keywords_, v.recent);
+}
+
+// Only while the output is under its bound: a session that never reads (IDLE on a mailbox where
+// another session flips flags on thousands of messages) then holds no more than the bound and
+// one line. What is not reported stays pending without being lost, because the next call
+// compares the view, which changes only with what is sent, with the store again.
+void ImapSession::sync(bool allow_expunge, bool reload)
+{
+	sync_pending_ = false;
+	if (state_ != State::selected)
+		return;
+	if (conn_.output_full()) {
+		// Nothing could be reported: the disk is not even looked at, so a session that never
+		// reads costs its IDLE poll next to nothing.
+		sync_pending_ = true;
+		return;
+	}
+	std::string error;
+	bool stale = reload && mailbox_.stale();
+	if (stale && !mailbox_.reload(error)) {
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+		return;
+	}
+	if (stale) {
+		std::size_t known = keywords_.names.size();
+		keywords_ = Keywords::load(mailbox_.dir());
+		if (keywords_.names.size() != known) {
+			// One short line (26 keywords at most), sent even over the bound: the flag lists
+			// that follow may name the new keywords.
+			std::string names;
+			for (const auto &k : keywords_.names)
+				names += " " + k;
+			untagged("FLAGS (" + imap_system_flags() + names + ")");
+		}
+	}
+	// Without a reload the mailbox is the one the last call compared against, so that call's
+	// messages before where it stopped need no second look: an IDLE client draining a long
+	// backlog line by line costs one comparison per line, not a pass over the mailbox.
+	std::size_t i = reload ? 0 : std::min(sync_resume_, view_.size());
+	auto full = [&] {
+		if (conn_.output_full()) {
+			sync_pending_ = true;
+			sync_resume_ = i;
+		}
+		return sync_pending_;
+	};
+	const auto &messages = mailbox_.messages();
+	while (i < view_.size()) {
+		ViewMessage &v = view_[i];
+		auto at = mailbox_.find(v.uid);
+		if (!at) {
+			if (allow_expunge) {
+				if (full())
+					return;
+				untagged(std::to_string(i + 1) + " EXPUNGE");
+				view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(i));
+				continue;
+			}
+			v.expunged = true;
+		} else if (messages[*at].flags != v.letters) {
+			if (full())
+				return;
+			v.letters = messages[*at].flags;
+			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + "))");
+		}
+		i++;
+	}
+	auto fresh = std::upper_bound(messages.begin(), messages.end(), view_max_uid_,
+				      [](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
+	if (fresh == messages.end() || full())
+		return;
+	std::size_t recent = 0;
+	for (auto it = fresh; it != messages.end(); ++it) {
+		bool is_recent = it->uid >= mailbox_.first_recent_uid();
+		view_.push_back({it->uid, it->flags, is_recent, false});
+		recent += is_recent ? 1 : 0;
+	}
+	view_max_uid_ = view_.back().uid;
+	if (recent > 0 && !read_only_ && !mailbox_.claim_recent(error))
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+	std::size_t all_recent = 0;
+	for (const auto &v : view_)
+		all_recent += v.recent ? 1 : 0;
+	untagged(std::to_string(view_.size()) + " EXISTS");
+	untagged(std::to_string(all_recent) + " RECENT");
+}
+
+bool ImapSession::resolve(const ImapCommand &cmd, std::vector<std::size_t> &out)
+{
+	out.clear();
+	if (cmd.uid) {
+		std::uint32_t star = view_.empty() ? 0 : view_.back().uid;
+		for (std::size_t i = 0; i < view_.size(); i++) {
+			if (cmd.set.contains(view_[i].uid, star))
+				out.push_back(i);
+		}
+		return true;
+	}
+	auto count = static_cast<std::uint32_t>(view_.size());
+	for (const auto &r : cmd.set.ranges) {
+		if (r.first > count || r.last > count) {
+			tagged(cmd.tag, "BAD", "Invalid message sequence number");
+			return false;
+		}
+	}
+	for (std::uint32_t n = 1; n <= count; n++) {
+		if (cmd.set.contains(n, count))
+			out.push_back(n - 1);
+	}
+	return true;
+}
+
+// STORE renames one file per message: thousands of them run in slices, and the FETCH lines of
+// a non-silent STORE are queued only while the output is under its bound.
+class ImapSession::StoreJob final : public SlicedCommand {
+public:
+	StoreJob(ImapSession &s, const ImapCommand &cmd, std::vector<std::size_t> indexes, std::string letters)
+		: s_(s), cmd_(cmd), indexes_(std::move(indexes)), letters_(std::move(letters))
+	{
+	}
+	bool step(std::chrono::steady_clock::time_point until) override;
+
+private:
+	std::string next_flags(const std::string &current) const;
+	void finish();
+
+	ImapSession &s_;
+	ImapCommand cmd_;
+	std::vector<std::size_t> indexes_;
+	std::size_t next_ = 0;
+	std::string letters_;
+	bool expunged_ = false; // some message is gone from the store
+	int failure_ = 0;       // errno of a rename that failed for another reason
+};
+
+std::string ImapSession::StoreJob::next_flags(const std::string &current) const
+{
+	switch (cmd_.store_mode) {
+	case ImapCommand::StoreMode::replace:
+		return letters_;
+	case ImapCommand::StoreMode::add:
+		return current + letters_;
+	case ImapCommand::StoreMode::remove:
+		break;
+	}
+	std::string next;
+	for (char c : current) {
+		if (letters_.find(c) == std::string::npos)
+			next += c;
+	}
+	return next;
+}
+
+bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
+{
+	Mailbox &mailbox = s_.mailbox_;
+	while (next_ < indexes_.size()) {
+		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
+			return false;
+		std::size_t i = indexes_[next_++];
+		ViewMessage &v = s_.view_[i];
+		auto at = mailbox.find(v.uid);
+		if (v.expunged || !at) {
+			expunged_ = true;
+			continue;
+		}
+		// A rename that fails with ENOENT means someone else renamed (a flag change) or
+		// expunged the file a moment ago: look again, twice at most. Only a message no longer in
+		// the store is "expunged"; a rename refused for another reason (read-only file system,
+		// permissions) is reported as what it is.
+		bool done = false;
+		for (int attempt = 0; !done; attempt++) {
+			std::string error;
+			if (mailbox.set_flags(*at, next_flags(mailbox.messages()[*at].flags), error)) {
+				done = true;
+				break;
+			}
+			int e = errno;
+			if (e != ENOENT || attempt == 2) {
+				log_line(LogLevel::warn, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+				failure_ = e != 0 ? e : EIO;
+				break;
+			}
+			if (!mailbox.refresh(error)) {
+				log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+				failure_ = EIO;
+				break;
+			}
+			if (!(at = mailbox.find(v.uid))) {
+				expunged_ = true;
+				break;
+			}
+		}
+		if (!done)
+			continue;
+		v.letters = mailbox.messages()[*at].flags;
+		if (!cmd_.silent)
+			s_.untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + s_.flags_of(v) + ")" +
+				    (cmd_.uid ? " UID " + std::to_string(v.uid) : std::string()) + ")");
+	}
+	finish();
+	return true;
+}
+
+// The reply: a failure other than a vanished message comes first, as it is what the client
+// cannot fix by looking again. EACCES, EPERM and EROFS (a read-only store, a file owned by
+// someone else) are [NOPERM]; ENOSPC and EDQUOT [OVERQUOTA]; anything else [SERVERBUG].
+void ImapSession::StoreJob::finish()
+{
+	s_.sync(cmd_.uid);
+	if (failure_ == EACCES || failure_ == EPERM || failure_ == EROFS)
+		s_.tagged(cmd_.tag, "NO", "[NOPERM] The mailbox's messages cannot be changed");
+	else if (failure_ == ENOSPC || failure_ == EDQUOT)
+		s_.tagged(cmd_.tag, "NO", "[OVERQUOTA] No space left to change flags");
+	else if (failure_ != 0)
+		s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Cannot change flags");
+	else if (expunged_)
+		s_.tagged(cmd_.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
+	else
+		s_.tagged(cmd_.tag, "OK", "Store completed");
+}
+
+void ImapSession::store(const ImapCommand &cmd)
+{
+	if (read_only_) {
+		tagged(cmd.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	std::vector<std::size_t> indexes;
+	if (!resolve(cmd, indexes))
+		return;
+	std::string error;
+	std::size_t known = keywords_.names.size();
+	auto letters = letters_for_flags(cmd.flags, keywords_, mailbox_.dir(),
+					 cmd.store_mode != ImapCommand::StoreMode::remove, error);
+	if (!letters) {
+		// A syntax error is BAD; a limit or a failure to save the new keyword NO.
+		tagged(cmd.tag, error.starts_with('[') ? "NO" : "BAD", error);
+		return;
+	}
+	if (keywords_.names.size() != known) {
+		std::string names;
+		for (const auto &k : keywords_.names)
+			names += " " + k;
+		untagged("FLAGS (" + imap_system_flags() + names + ")");
+		untagged("OK [PERMANENTFLAGS (" + imap_system_flags() + names + " \\*)] Flags permitted");
+	}
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
+		return;
+	}
+	sliced_ = std::make_unique<StoreJob>(*this, cmd, std::move(indexes), std::move(*letters));
+}
+
+void ImapSession::expunge_deleted(const std::vector<std::uint32_t> *only)
+{
+	std::string error;
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		return;
+	}
+	std::vector<std::uint32_t> doomed;
+	for (const auto &v : view_) {
+		auto at = mailbox_.find(v.uid);
+		if (!at || mailbox_.messages()[*at].flags.find('T') == std::string::npos)
+			continue;
+		if (only == nullptr || std::binary_search(only->begin(), only->end(), v.uid))
+			doomed.push_back(v.uid);
+	}
+	if (doomed.empty())
+		return;
+	if (mailbox_.expunge(doomed, error) > 0 || !error.empty())
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+}
+
+void ImapSession::expunge(const ImapCommand &cmd)
+{
+	if (cmd.uid) {
+		std::vector<std::size_t> indexes;
+		resolve(cmd, indexes);
+		std::vector<std::uint32_t> uids;
+		for (std::size_t i : indexes)
+			uids.push_back(view_[i].uid);
+		expunge_deleted(&uids);
+	} else {
+		expunge_deleted(nullptr);
+	}
+	done_ok(cmd, "Expunge completed");
+}
+
+namespace {
+
+// One message as SEARCH sees it; the file is loaded only when a key needs its text, into the
+// bytes one SEARCH shares between its messages.
+struct SearchTarget {
+	explicit SearchTarget(MessageBytes &b) : bytes(b) {}
+
+	const MessageFile *file = nullptr;
+	std::string path;
+	std::uint32_t seq = 0;
+	std::string letters;
+	bool recent = false;
+	std::uint32_t max_seq = 0, max_uid = 0;
+	MessageBytes &bytes;
+	std::optional<ImapMessage> parsed;
+	bool loaded = false, readable = false;
+
+	bool load()
+	{
+		if (!loaded) {
+			loaded = true;
+			readable = bytes.open(AT_FDCWD, path);
+			if (readable)
+				parsed.emplace(bytes.data());
+		}
+		return readable;
+	}
+	std::int64_t internal_day() const;
+};
+
+
+// Days since 1970-01-01 (UTC) of a Unix time, rounding down for times before 1970.
+std::int64_t day_of(std::int64_t t)
+{
+	return t / 86400 - (t < 0 && t % 86400 != 0 ? 1 : 0);
+}
+
+std::int64_t SearchTarget::internal_day() const
+{
+	struct stat st {};
+	return stat(path.c_str(), &st) == 0 ? day_of(st.st_mtim.tv_sec) : 0;
+}
+
+bool matches(const SearchKey &key, SearchTarget &t)
+{
+	using Op = SearchKey::Op;
+	auto has = [&](char c) { return t.letters.find(c) != std::string::npos; };
+	auto header_has = [&](std::string_view field, std::string_view value) {
+		if (!t.load())
+			return false;
+		auto h = t.parsed->header_value(field);
+		return h && contains_nocase(*h, value);
+	};
+	switch (key.op) {
+	case Op::all:
+		return true;
+	case Op::answered:
+		return has('R');
+	case Op::deleted:
+		return has('T');
+	case Op::draft:
+		return has('D');
+	case Op::flagged:
+		return has('F');
+	case Op::seen:
+		return has('S');
+	case Op::recent:
+		return t.recent;
+	case Op::new_:
+		return t.recent && !has('S');
+	case Op::old:
+		return !t.recent;
+	case Op::unanswered:
+		return !has('R');
+	case Op::undeleted:
+		return !has('T');
+	case Op::undraft:
+		return !has('D');
+	case Op::unflagged:
+		return !has('F');
+	case Op::unseen:
+		return !has('S');
+	case Op::keyword:
+	case Op::unkeyword: {
+		bool set = false;
+		// key.str is matched against the mailbox's keywords by the caller's letter (see search()).
+		if (!key.value.empty())
+			set = has(key.value[0]);
+		return key.op == Op::keyword ? set : !set;
+	}
+	case Op::larger:
+		return t.file->vsize > key.number;
+	case Op::smaller:
+		return t.file->vsize < key.number;
+	case Op::since:
+		return t.internal_day() >= key.day;
+	case Op::before:
+		return t.internal_day() < key.day;
+	case Op::on:
+		return t.internal_day() == key.day;
+	case Op::sentsince:
+	case Op::sentbefore:
+	case Op::senton: {
+		if (!t.load())
+			return false;
+		// The sender's own calendar day, "disregarding time and timezone" (RFC 3501 6.4.4).
+		auto date = t.parsed->date_with_zone();
+		if (!date)
+			return false;
+		std::int64_t d = day_of(date->unix_time + date->zone_offset);
+		return key.op == Op::sentsince ? d >= key.day : key.op == Op::sentbefore ? d < key.day : d == key.day;
+	}
+	case Op::header:
+		if (key.value.empty()) {
+			return t.load() && t.parsed->header_value(key.str).has_value();
+		}
+		return header_has(key.str, key.value);
+	case Op::from:
+		return header_has("From", key.str);
+	case Op::to:
+		return header_has("To", key.str);
+	case Op::cc:
+		return header_has("Cc", key.str);
+	case Op::bcc:
+		return header_has("Bcc", key.str);
+	case Op::subject:
+		return header_has("Subject", key.str);
+	case Op::body:
+		return t.load() && contains_nocase(t.parsed->body(), key.str);
+	case Op::text:
+		return t.load() && contains_nocase(t.bytes.data(), key.str);
+	case Op::not_:
+		return key.children.empty() || !matches(key.children[0], t);
+	case Op::or_:
+		return key.children.size() == 2 && (matches(key.children[0], t) || matches(key.children[1], t));
+	case Op::and_:
+		for (const auto &c : key.children) {
+			if (!matches(c, t))
+				return false;
+		}
+		return true;
+	case Op::sequence:
+		return key.set.contains(t.seq, t.max_seq);
+	case Op::uid:
+		return key.set.contains(t.file->uid, t.max_uid);
+	}
+	return false;
+}
+
+// Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
+// keyword matches nothing (value stays empty, a letter no message has).
+void resolve_keywords(SearchKey &key, Keywords &keywords, const std::string &dir)
+{
+	if (key.op == SearchKey::Op::keyword || key.op == SearchKey::Op::unkeyword) {
+		char c = keywords.letter(key.str, dir, false);
+		key.value = c ? std::string(1, c) : std::string("!");
+	}
+	for (auto &child : key.children)
+		resolve_keywords(child, keywords, dir);
+}
+
+} // namespace
+
+// SEARCH in slices: SEARCH TEXT over a large mailbox reads every file, so a step reads messages
+// for at most a slice (plus one message's matching) and lets the loop serve others. The result
+// line is streamed: "* SEARCH" first, then each match as it is found, while the output is under
+// its bound.
+class ImapSession::SearchJob final : public SlicedCommand {
+public:
+	SearchJob(ImapSession &s, const ImapCommand &cmd, SearchKey key) : s_(s), cmd_(cmd), key_(std::move(key)) {}
+	bool step(std::chrono::steady_clock::time_point until) override;
+
+private:
+	ImapSession &s_;
+	ImapCommand cmd_;
+	SearchKey key_;
+	std::size_t next_ = 0;
+	bool started_ = false;
+	MessageBytes bytes_; // one read buffer for every message
+};
+
+bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
+{
+	Mailbox &mailbox = s_.mailbox_;
+	const auto &view = s_.view_;
+	if (!started_) {
+		started_ = true;
+		s_.conn_.send("* SEARCH");
+	} else {
+		// Other sessions may have renamed files (flags) since the last slice.
+		std::string error;
+		if (!mailbox.refresh(error))
+			log_line(LogLevel::warn, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+	}
+	std::uint32_t max_uid = view.empty() ? 0 : view.back().uid;
+	while (next_ < view.size()) {
+		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
+			return false;
+		std::size_t i = next_++;
+		const ViewMessage &v = view[i];
+		auto at = mailbox.find(v.uid);
+		if (v.expunged || !at)
+			continue;
+		SearchTarget t(bytes_);
+		t.file = &mailbox.messages()[*at];
+		t.path = mailbox.path_of(*t.file);
+		t.seq = static_cast<std::uint32_t>(i + 1);
+		t.letters = t.file->flags;
+		t.recent = v.recent;
+		t.max_seq = static_cast<std::uint32_t>(view.size());
+		t.max_uid = max_uid;
+		if (matches(key_, t))
+			s_.conn_.send(" " + std::to_string(cmd_.uid ? v.uid : i + 1));
+	}
+	s_.conn_.send("\r\n");
+	s_.done_ok(cmd_, "Search completed", cmd_.uid);
+	return true;
+}
+
+void ImapSession::search(const ImapCommand &cmd)
+{
+	if (!cmd.charset.empty() && cmd.charset != "US-ASCII" && cmd.charset != "UTF-8") {
+		tagged(cmd.tag, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+		return;
+	}
+	std::string error;
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
+		return;
+	}
+	SearchKey key = cmd.search;
+	resolve_keywords(key, keywords_, mailbox_.dir());
+	sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(key));
+}
+
+} // namespace maild

@@ -1,0 +1,195 @@
+// An IMAP4rev1 session (RFC 3501, with LITERAL+, SASL-IR, UIDPLUS, IDLE, NAMESPACE, UNSELECT,
+// CHILDREN, APPENDLIMIT) over one Connection.
+//
+// Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
+// the next n bytes part of it (Connection::read_raw). APPEND's message literal never enters
+// memory: it is streamed to a file in the user's tmp/ and becomes a message when the command
+// line ends. Commands run one at a time, in order; FETCH, STORE, SEARCH and LIST queue their
+// replies only while the connection's output is under its bound and work in slices (busy()
+// meanwhile), so pipelined commands wait in the connection's bounded buffer and no command
+// holds memory or the loop in proportion to the mailbox.
+//
+// The selected mailbox is seen through a view: the UIDs and flags this client was told about.
+// sync() compares it with the Maildir and sends EXISTS / EXPUNGE / FETCH FLAGS for what other
+// sessions and delivery agents changed (never EXPUNGE during FETCH, STORE or SEARCH, which
+// would renumber under the client, RFC 3501 7.4.1), as far as the output bound allows: the
+// view changes only with what is sent, so the rest is reported later, nothing lost.
+#pragma once
+
+#include "net/connection.hpp"
+#include "imap/imap-parser.hpp"
+#include "storage/maildir.hpp"
+#include "auth/session-host.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace maild {
+
+struct ImapLimits {
+	std::uint64_t append_limit = 64ull * 1024 * 1024; // APPEND literals above this get NO [TOOBIG]
+	std::size_t max_command = 64 * 1024;               // a command's text with its small literals
+};
+
+class ImapSession final : public ConnectionHandler {
+public:
+	ImapSession(Connection &conn, SessionHost &host, const ImapLimits &limits);
+	~ImapSession() override;
+	ImapSession(const ImapSession &) = delete;
+	ImapSession &operator=(const ImapSession &) = delete;
+
+	// Sends the greeting.
+	void start();
+
+	void on_line(std::string_view line) override;
+	void on_line_too_long() override;
+	void on_raw(std::string_view chunk, bool last) override;
+	bool busy() const override { return delaying_ || fetch_ != nullptr || sliced_ != nullptr; }
+	// In IDLE, also while sync() has changes left to report that did not fit under the bound.
+	bool streaming() const override
+	{
+		return !yielded_ && (fetch_ != nullptr || sliced_ != nullptr || (input_ == Input::idle && sync_pending_));
+	}
+	void produce() override;
+	void on_idle_timeout() override;
+
+	static std::string capabilities(const ImapLimits &limits);
+
+private:
+	enum class State { not_authenticated, authenticated, selected, logout };
+	enum class Input { command, literal, append_literal, discard_literal, sasl, idle };
+
+	struct ViewMessage {
+		std::uint32_t uid = 0;
+		std::string letters; // Maildir flag letters as last told to the client
+		bool recent = false;
+		bool expunged = false; // gone from disk, EXPUNGE not yet sent
+	};
+	struct FetchJob;
+	class CopyJob;   // imap-copy.cpp
+	class StoreJob;  // imap-selected.cpp
+	class SearchJob; // imap-selected.cpp
+	class ListJob;   // imap-session.cpp
+
+	// A command that does its work in slices (COPY of many messages, ...): while one runs the
+	// session reads no further command, and the connection calls produce() whenever its output
+	// has room, so one slice runs per loop iteration and other clients are served in between.
+	class SlicedCommand {
+	public:
+		virtual ~SlicedCommand() = default;
+		// Works until `until` or until the output is over its bound; true once the command
+		// has sent its tagged reply.
+		virtual bool step(std::chrono::steady_clock::time_point until) = 0;
+	};
+	// How long one slice may hold the loop.
+	static constexpr std::chrono::milliseconds slice_time{20};
+	// Ends the slice: the connection calls produce() again only in the loop's next iteration.
+	void yield();
+
+	// Input.
+	void command_line(std::string_view line);
+	void literal_start(const LiteralSpec &lit);
+	void reject_literal(const LiteralSpec &lit, std::string reply);
+	void finish_command();
+	void reset_command();
+	std::string current_tag() const;
+	void execute(std::string_view text);
+
+	// Replies.
+	void untagged(std::string_view text);
+	void tagged(const std::string &tag, std::string_view status, std::string_view text);
+	// The tagged OK of a command that may report mailbox changes first.
+	void done_ok(const ImapCommand &cmd, std::string_view text, bool allow_expunge = true);
+
+	// Not authenticated.
+	void login(const std::string &tag, const std::string &user, std::string_view password);
+	void fail_login(const std::string &tag);
+	void authenticate(const ImapCommand &cmd);
+	void sasl_line(std::string_view line);
+
+	// Authenticated.
+	std::optional<std::string> mailbox_dir(const ImapCommand &cmd, const std::string &name);
+	void select(const ImapCommand &cmd, bool read_only);
+	void close_mailbox();
+	void list(const ImapCommand &cmd, bool lsub);
+	void status(const ImapCommand &cmd);
+	void create_delete_rename(const ImapCommand &cmd);
+	void subscribe(const ImapCommand &cmd, bool on);
+	void append_literal_begin(const LiteralSpec &lit);
+	void append_finish(const ImapCommand &cmd);
+	void append_discard();
+	void idle_start(const ImapCommand &cmd);
+	void idle_done(bool ok);
+
+	// Selected (imap-selected.cpp).
+	// Reports changes while the output is under its bound; the rest stays pending (the view
+	// keeps what the client was told) and sync_pending_ says so. With `reload` false, against
+	// the mailbox as last read (what is still pending), without looking at the disk.
+	void sync(bool allow_expunge, bool reload = true);
+	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
+	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
+	std::string flags_of(const ViewMessage &v) const;
+	void store(const ImapCommand &cmd);
+	void expunge(const ImapCommand &cmd);
+	void expunge_deleted(const std::vector<std::uint32_t> *only);
+	void copy(const ImapCommand &cmd);
+	void search(const ImapCommand &cmd);
+
+	// FETCH (imap-fetch.cpp).
+	void fetch(const ImapCommand &cmd);
+	void produce_fetch(std::chrono::steady_clock::time_point until);
+	bool fetch_next_message();
+	void fetch_next_item();
+	void fetch_send_range();
+	bool fetch_open(const MessageFile &m);
+	void fetch_finish();
+
+	Connection &conn_;
+	SessionHost &host_;
+	ImapLimits limits_;
+	State state_ = State::not_authenticated;
+
+	Input input_ = Input::command;
+	std::string cmd_;              // the command so far, literals inline
+	std::string rejected_reply_;   // sent once a refused LITERAL+ literal has been skipped
+	int append_fd_ = -1;           // APPEND's message literal, streaming into tmp/
+	std::string append_path_;
+	std::uint64_t append_vsize_ = 0;
+	bool append_last_cr_ = false;
+	bool append_write_failed_ = false;
+	std::string sasl_tag_;
+
+	bool delaying_ = false;
+	iol::Timeout delay_;
+
+	std::string user_;
+	std::string user_root_;
+
+	// Selected mailbox.
+	std::string mailbox_name_;
+	bool read_only_ = false;
+	Mailbox mailbox_;
+	Keywords keywords_;
+	std::vector<ViewMessage> view_;
+	std::uint32_t view_max_uid_ = 0; // every UID up to this one has been announced
+
+	bool sync_pending_ = false;
+	std::size_t sync_resume_ = 0; // where a sync() without reload goes on comparing
+	std::string idle_tag_;
+	iol::Timeout idle_poll_;
+
+	std::unique_ptr<FetchJob> fetch_;
+	std::unique_ptr<SlicedCommand> sliced_;
+	// A slice may span several produce() calls (the connection calls it again as long as the
+	// socket takes what it queued), so its end is kept; once past it, streaming() is false
+	// until yield_ runs, and the connection goes back to the loop.
+	std::chrono::steady_clock::time_point slice_end_{};
+	bool yielded_ = false;
+	iol::Timeout yield_;
+};
+
+} // namespace maild

@@ -1,0 +1,135 @@
+// One client connection: a non-blocking socket, a bounded input buffer split into lines, an
+// output queue with backpressure and an idle timeout. The protocol lives in a ConnectionHandler.
+//
+// Backpressure: while unsent output is at or over `output_bound`, no further line is handed to
+// the handler and the socket's read io is removed, so a client that sends but never reads holds
+// at most the bound plus one line. A handler that streams (RETR) is asked for more output only
+// while the queue is below the bound, i.e. as fast as the socket drains.
+//
+// Idle timeout: it counts time without progress, not time without bytes. Progress is a line
+// handed to the handler (an over-long one too), a literal completed or each 64 KiB of it, or
+// output written to the socket. Bytes that never complete a line do not count, so a client
+// that trickles a byte at a time is closed like a silent one.
+#pragma once
+
+#include "net/output-queue.hpp"
+
+#include <ioloop/ioloop.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace maild {
+
+class ConnectionHandler {
+public:
+	virtual ~ConnectionHandler() = default;
+	// One line without its CRLF (or bare LF). The view is valid only during the call.
+	virtual void on_line(std::string_view line) = 0;
+	// A line went over the limit; its rest, up to the next LF, is skipped.
+	virtual void on_line_too_long() = 0;
+	// While busy (e.g. a delayed login reply, a message being streamed) no line is handed over.
+	virtual bool busy() const = 0;
+	// While streaming, produce() is called whenever the output queue has room.
+	virtual bool streaming() const = 0;
+	virtual void produce() = 0;
+	virtual void on_idle_timeout() = 0;
+	// After Connection::read_raw(n): the next n bytes arrive here, in order, in chunks, instead
+	// of as lines; `last` marks the chunk that completes them. Lines resume after it.
+	virtual void on_raw(std::string_view chunk, bool last)
+	{
+		(void)chunk;
+		(void)last;
+	}
+};
+
+struct ConnectionLimits {
+	std::size_t max_line = 8192;
+	std::size_t output_bound = 64 * 1024;
+	std::chrono::seconds idle_timeout{600};
+};
+
+class Connection {
+public:
+	// Takes ownership of fd. on_closed runs once, when the connection closes; the owner must
+	// not destroy the Connection inside that call (defer it: the call may come from deep inside
+	// one of the connection's own callbacks).
+	Connection(iol::IoLoop &loop, int fd, std::string peer, const ConnectionLimits &limits,
+		   std::function<void(Connection &)> on_closed);
+	~Connection();
+	Connection(const Connection &) = delete;
+	Connection &operator=(const Connection &) = delete;
+
+	void set_handler(std::unique_ptr<ConnectionHandler> handler);
+	ConnectionHandler *handler() const { return handler_.get(); }
+
+	void send(std::string_view data);
+	// Room for up to n bytes of output, to be filled in place and then queued with
+	// send_commit(m), m <= n; nothing else may be sent in between. Saves a copy for output that
+	// is produced by converting something (FETCH, RETR).
+	char *send_reserve(std::size_t n) { return out_.reserve(n); }
+	void send_commit(std::size_t n)
+	{
+		if (!closed())
+			out_.commit(n);
+	}
+	std::size_t unsent() const { return out_.size(); }
+	bool output_full() const { return unsent() >= limits_.output_bound; }
+	const ConnectionLimits &limits() const { return limits_; }
+
+	// Processes what can be processed and writes what can be written. Handlers call it after
+	// they stop being busy outside a connection callback (a timer ran out).
+	void pump();
+	// The next n input bytes go to the handler's on_raw() instead of being split into lines
+	// (IMAP literals). Call it from on_line(); busy() and the output bound still apply.
+	void read_raw(std::uint64_t n) { raw_left_ = n; }
+	bool reading_raw() const { return raw_left_ > 0; }
+	// Reads nothing more; closes once the output is sent.
+	void close_after_output();
+	// Closes now; unsent output is dropped. `reason` goes to the debug log.
+	void close(std::string_view reason);
+	bool closed() const { return fd_ < 0; }
+
+	const std::string &peer() const { return peer_; }
+	iol::IoLoop &loop() const { return loop_; }
+
+private:
+	void on_readable();
+	void on_writable();
+	void on_idle();
+	bool flush(std::size_t budget);
+	bool handle_lines();
+	void update_ios();
+	// Restarts the idle timer: a line or a step of a literal reached the handler, or output
+	// reached the socket.
+	void progress();
+
+	iol::IoLoop &loop_;
+	int fd_;
+	std::string peer_;
+	ConnectionLimits limits_;
+	std::function<void(Connection &)> on_closed_;
+	std::unique_ptr<ConnectionHandler> handler_;
+
+	std::string in_;
+	std::size_t in_pos_ = 0;
+	bool skipping_ = false; // inside an over-long line, dropping up to its LF
+	std::uint64_t raw_left_ = 0;
+	std::uint64_t raw_since_progress_ = 0;
+	bool eof_ = false;
+	bool closing_ = false;
+	bool in_pump_ = false;
+
+	OutputQueue out_;
+
+	iol::Io read_io_;
+	iol::Io write_io_;
+	iol::Timeout idle_;
+};
+
+} // namespace maild

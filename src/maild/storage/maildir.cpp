@@ -1,0 +1,806 @@
+#include "storage/maildir.hpp"
+
+#include "storage/file-io.hpp"
+#include "mail/crlf.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <map>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_set>
+
+namespace maild {
+
+std::string_view maildir_base_name(std::string_view file_name)
+{
+	return file_name.substr(0, file_name.find(':'));
+}
+
+std::string maildir_flags(std::string_view file_name)
+{
+	auto info = file_name.find(":2,");
+	if (info == std::string_view::npos)
+		return {};
+	std::string flags(file_name.substr(info + 3));
+	std::sort(flags.begin(), flags.end());
+	flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
+	return flags;
+}
+
+std::string maildir_file_name(std::string_view base, std::string_view flags)
+{
+	std::string f(flags);
+	std::sort(f.begin(), f.end());
+	f.erase(std::unique(f.begin(), f.end()), f.end());
+	std::string name(base);
+	name += ":2,";
+	name += f;
+	return name;
+}
+
+std::optional<std::uint64_t> maildir_name_vsize(std::string_view base)
+{
+	auto w = base.find(",W=");
+	if (w == std::string_view::npos)
+		return std::nullopt;
+	std::string_view digits = base.substr(w + 3);
+	digits = digits.substr(0, digits.find_first_not_of("0123456789"));
+	std::uint64_t v = 0;
+	auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+	if (digits.empty() || ec != std::errc())
+		return std::nullopt;
+	return v;
+}
+
+std::optional<std::string> mailbox_directory(const std::string &user_root, std::string_view name)
+{
+	std::string upper(name);
+	for (char &c : upper)
+		c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+	if (upper == "INBOX")
+		return user_root;
+	if (name.empty() || name.front() == '.' || name.back() == '.' ||
+	    name.find("..") != std::string_view::npos)
+		return std::nullopt;
+	for (char c : name) {
+		auto u = static_cast<unsigned char>(c);
+		if (c == '/' || u < 0x20 || u == 0x7f)
+			return std::nullopt;
+	}
+	return user_root + "/." + std::string(name);
+}
+
+namespace {
+
+std::string errno_text(const std::string &what)
+{
+	return what + ": " + std::strerror(errno);
+}
+
+bool ensure_dir(const std::string &path, std::string &error)
+{
+	struct stat st {};
+	if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+		return true; // the usual case: no mkdir system call
+	if (mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) {
+		if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+			return true;
+		error = path + ": not a directory";
+		return false;
+	}
+	error = errno_text(path);
+	return false;
+}
+
+// Regular files in dir whose names do not start with '.'.
+bool list_files(const std::string &dir, std::vector<std::string> &names, std::string &error)
+{
+	DIR *d = opendir(dir.c_str());
+	if (d == nullptr) {
+		error = errno_text(dir);
+		return false;
+	}
+	int dfd = dirfd(d);
+	while (dirent *e = readdir(d)) {
+		if (e->d_name[0] == '.')
+			continue;
+		// The directory entry's type saves a stat per message where the file system gives it.
+		struct stat st {};
+		if (e->d_type == DT_REG ||
+		    (e->d_type == DT_UNKNOWN && fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     S_ISREG(st.st_mode)))
+			names.emplace_back(e->d_name);
+	}
+	closedir(d);
+	return true;
+}
+
+bool compute_vsize(const std::string &path, std::uint64_t &out)
+{
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	CrlfSizeCounter counter;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return false;
+		}
+		if (n == 0)
+			break;
+		counter.feed({buf, static_cast<std::size_t>(n)});
+	}
+	close(fd);
+	out = counter.size();
+	return true;
+}
+
+// Delivery order: the leading seconds of a Maildir name numerically, then the whole name.
+bool delivery_order(const std::string &a, const std::string &b)
+{
+	auto secs = [](const std::string &s) {
+		std::uint64_t v = 0;
+		std::from_chars(s.data(), s.data() + s.size(), v);
+		return v;
+	};
+	auto sa = secs(a), sb = secs(b);
+	return sa != sb ? sa < sb : a < b;
+}
+
+} // namespace
+
+// Serialises the read-modify-write of one mailbox's uidlist between the loops of --workers
+// (and any other process that uses it): flock on <dir>/maild-uidlist.lock, held for one open()
+// or one change. Without a lock file (read-only store) the change goes ahead unlocked.
+class MailboxLock {
+public:
+	explicit MailboxLock(const std::string &dir)
+		: fd_(::open((dir + "/maild-uidlist.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600))
+	{
+		while (fd_ >= 0 && flock(fd_, LOCK_EX) < 0 && errno == EINTR) {
+		}
+	}
+	~MailboxLock()
+	{
+		if (fd_ >= 0)
+			close(fd_);
+	}
+	MailboxLock(const MailboxLock &) = delete;
+	MailboxLock &operator=(const MailboxLock &) = delete;
+
+private:
+	int fd_;
+};
+
+bool Mailbox::prepare(const std::string &dir, std::string &error)
+{
+	for (const char *sub : {"", "/cur", "/new", "/tmp"}) {
+		if (!ensure_dir(dir + sub, error))
+			return false;
+	}
+	return true;
+}
+
+bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
+{
+	if (!prepare(dir, error))
+		return false;
+	MailboxLock lock(dir);
+	return open_locked(dir, out, error);
+}
+
+namespace {
+
+// True when someone holds an flock on dirfd/name (a MailboxBatch's lock). Only tests: a lock
+// nobody holds is taken for an instant and let go.
+bool flock_held(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+// What a crash (kill -9 during an APPEND, a COPY or a rewrite) leaves in tmp/ is removed once
+// it is 36 hours old, the age maildir(5) gives for abandoned files; younger ones may be in use.
+// The age is the inode's change time: a message COPY links into tmp/ keeps its old mtime (its
+// internal date), while link() and every write set the ctime to now.
+void sweep_tmp(const std::string &dir)
+{
+	DIR *d = opendir((dir + "/tmp").c_str());
+	if (d == nullptr)
+		return;
+	time_t cutoff = std::time(nullptr) - 36 * 3600;
+	while (dirent *e = readdir(d)) {
+		struct stat st {};
+		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_ctime < cutoff && !flock_held(dirfd(d), e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
+// False when the list is missing or damaged.
+bool read_uidlist(const std::string &dir, Uidlist &out)
+{
+	std::string text;
+	int fd = ::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		char buf[65536];
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+			if (n > 0)
+				text.append(buf, static_cast<std::size_t>(n));
+		}
+		close(fd);
+	}
+	return Uidlist::parse(text, out);
+}
+
+// Whether the batch with `prefix` still runs: its owner holds tmp/<prefix>lock.
+bool batch_running(const std::string &dir, std::string_view prefix)
+{
+	int dfd = ::open((dir + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	bool held = flock_held(dfd, (std::string(prefix) + "lock").c_str());
+	close(dfd);
+	return held;
+}
+
+} // namespace
+
+bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &error)
+{
+	Mailbox mb;
+	mb.dir_ = dir;
+
+	// new/ -> cur/ with empty info: from now on the message has been seen by a client.
+	std::vector<std::string> fresh;
+	if (!list_files(dir + "/new", fresh, error))
+		return false;
+	for (const auto &name : fresh) {
+		std::string target = maildir_file_name(maildir_base_name(name), maildir_flags(name));
+		if (rename((dir + "/new/" + name).c_str(), (dir + "/cur/" + target).c_str()) < 0 &&
+		    errno != ENOENT) {
+			error = errno_text(dir + "/new/" + name);
+			return false;
+		}
+	}
+
+	std::vector<std::string> files;
+	if (!list_files(dir + "/cur", files, error))
+		return false;
+	std::map<std::string, std::string, std::less<>> by_base; // base -> flags
+	for (const auto &name : files)
+		by_base.emplace(std::string(maildir_base_name(name)), maildir_flags(name));
+
+	bool changed = false;
+	if (!read_uidlist(dir, mb.list_)) {
+		// No list or a damaged one: UIDs start over, and the new UIDVALIDITY tells clients.
+		mb.list_ = Uidlist{};
+		mb.list_.uidvalidity = static_cast<std::uint32_t>(std::time(nullptr));
+		changed = true;
+	}
+
+	std::vector<UidlistEntry> kept;
+	for (auto &e : mb.list_.entries) {
+		auto it = by_base.find(e.base);
+		if (it == by_base.end()) {
+			changed = true; // expunged by someone else
+			continue;
+		}
+		mb.messages_.push_back({e.uid, e.vsize, e.base, it->second});
+		by_base.erase(it);
+		kept.push_back(std::move(e));
+	}
+
+	// Files of a MailboxBatch still running are not messages yet (one test per batch).
+	std::map<std::string, bool, std::less<>> running;
+	auto in_running_batch = [&](std::string_view base) {
+		std::string_view prefix = MailboxBatch::prefix_of(base);
+		if (prefix.empty())
+			return false;
+		auto it = running.find(prefix);
+		if (it == running.end())
+			it = running.emplace(std::string(prefix), batch_running(dir, prefix)).first;
+		return it->second;
+	};
+	std::vector<std::string> unknown;
+	for (const auto &[base, flags] : by_base) {
+		if (!in_running_batch(base))
+			unknown.push_back(base);
+	}
+	std::sort(unknown.begin(), unknown.end(), delivery_order);
+	for (const auto &base : unknown) {
+		MessageFile m{0, 0, base, by_base[base]};
+		std::string path = dir + "/cur/" + m.file_name();
+		struct stat st {};
+		if (stat(path.c_str(), &st) < 0)
+			continue; // vanished meanwhile
+		// A name's size is taken only when the file could have it: LF -> CRLF at most doubles
+		// the bytes. Anything else (",W=99999999999" on a small file) is computed.
+		auto bytes = static_cast<std::uint64_t>(st.st_size);
+		auto w = maildir_name_vsize(base);
+		if (w && *w >= bytes && *w - bytes <= bytes)
+			m.vsize = *w;
+		else if (!compute_vsize(path, m.vsize))
+			continue; // vanished meanwhile
+		if (mb.list_.next_uid == UINT32_MAX) {
+			error = dir + ": UIDs exhausted";
+			return false;
+		}
+		m.uid = mb.list_.next_uid++;
+		kept.push_back({m.uid, m.vsize, m.base});
+		mb.messages_.push_back(std::move(m));
+		changed = true;
+	}
+	mb.list_.entries = std::move(kept);
+	if (changed && !mb.save(error))
+		return false;
+	mb.remember_times();
+	out = std::move(mb);
+	return true;
+}
+
+bool Mailbox::refresh(std::string &error)
+{
+	return !stale() || reload(error);
+}
+
+bool Mailbox::reload(std::string &error)
+{
+	struct stat st {};
+	if (lstat(dir_.c_str(), &st) < 0 && errno == ENOENT) {
+		// Deleted by another session: it is empty now, and must not be created again here.
+		messages_.clear();
+		remember_times();
+		return true;
+	}
+	Mailbox fresh;
+	if (!open(dir_, fresh, error))
+		return false;
+	*this = std::move(fresh);
+	return true;
+}
+
+bool Mailbox::refresh_locked(std::string &error)
+{
+	if (!stale())
+		return true;
+	Mailbox fresh;
+	if (!open_locked(dir_, fresh, error))
+		return false;
+	*this = std::move(fresh);
+	return true;
+}
+
+namespace {
+
+bool stamp_of(const std::string &path, std::int64_t &sec, std::int64_t &nsec, std::int64_t &ino)
+{
+	struct stat st {};
+	if (stat(path.c_str(), &st) < 0) {
+		sec = nsec = ino = -1;
+		return false;
+	}
+	sec = st.st_mtim.tv_sec;
+	nsec = st.st_mtim.tv_nsec;
+	ino = static_cast<std::int64_t>(st.st_ino);
+	return true;
+}
+
+} // namespace
+
+void Mailbox::remember_times()
+{
+	const std::string paths[3] = {dir_ + "/cur", dir_ + "/new", dir_ + "/" + Uidlist::file_name};
+	struct timespec now {};
+	clock_gettime(CLOCK_REALTIME, &now);
+	dirty_ = false;
+	for (int i = 0; i < 3; i++) {
+		stamp_of(paths[i], stamps_[i].sec, stamps_[i].nsec, stamps_[i].ino);
+		// A change later in the same clock tick would leave the time as it is now.
+		if (stamps_[i].sec >= now.tv_sec - 1)
+			dirty_ = true;
+	}
+}
+
+bool Mailbox::stale() const
+{
+	if (dirty_ || dir_.empty())
+		return true;
+	const std::string paths[3] = {dir_ + "/cur", dir_ + "/new", dir_ + "/" + Uidlist::file_name};
+	for (int i = 0; i < 3; i++) {
+		Stamp now;
+		stamp_of(paths[i], now.sec, now.nsec, now.ino);
+		if (now.sec != stamps_[i].sec || now.nsec != stamps_[i].nsec || now.ino != stamps_[i].ino)
+			return true;
+	}
+	return false;
+}
+
+std::optional<std::size_t> Mailbox::find(std::uint32_t uid) const
+{
+	auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,
+				   [](const MessageFile &m, std::uint32_t u) { return m.uid < u; });
+	if (it == messages_.end() || it->uid != uid)
+		return std::nullopt;
+	return static_cast<std::size_t>(it - messages_.begin());
+}
+
+namespace {
+
+// "<sec>.M<usec>P<pid>Q<n>": n counts the names this process made, in all its threads (the
+// loops of --workers), so no two are alike even within one microsecond.
+std::string unique_stem()
+{
+	static std::atomic<unsigned long> counter{0};
+	struct timespec now {};
+	clock_gettime(CLOCK_REALTIME, &now);
+	return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" +
+	       std::to_string(getpid()) + "Q" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+std::string host_part()
+{
+	char host[256] = "localhost";
+	if (gethostname(host, sizeof host - 1) < 0)
+		std::strcpy(host, "localhost");
+	host[sizeof host - 1] = '\0';
+	std::string h;
+	for (const char *p = host; *p; p++)
+		h += (*p == '/' || *p == ':' || *p == ',') ? '_' : *p; // Maildir's rule for host names
+	return h;
+}
+
+} // namespace
+
+std::string Mailbox::unique_base(std::uint64_t vsize)
+{
+	return unique_stem() + "." + host_part() + ",W=" + std::to_string(vsize);
+}
+
+bool Mailbox::add(const std::string &file, std::uint64_t vsize, std::string_view flags, std::int64_t mtime,
+		  std::uint32_t &uid, std::string &error)
+{
+	MailboxLock lock(dir_);
+	if (!refresh_locked(error))
+		return false;
+	if (list_.next_uid == UINT32_MAX) {
+		error = dir_ + ": UIDs exhausted";
+		return false;
+	}
+	struct timespec times[2] = {{static_cast<time_t>(mtime), 0}, {static_cast<time_t>(mtime), 0}};
+	utimensat(AT_FDCWD, file.c_str(), times, 0); // only the internal date is lost on failure
+	MessageFile m{list_.next_uid, vsize, unique_base(vsize), maildir_flags(maildir_file_name("", flags))};
+	std::string path = path_of(m);
+	if (rename(file.c_str(), path.c_str()) < 0) {
+		error = errno_text(file);
+		return false;
+	}
+	list_.next_uid++;
+	uid = m.uid;
+	messages_.push_back(std::move(m));
+	if (!save(error)) {
+		// Still under the lock: nobody has seen the file, and the list on disk is the old one.
+		unlink(path.c_str());
+		messages_.pop_back();
+		list_.entries.pop_back();
+		dirty_ = true;
+		return false;
+	}
+	remember_times();
+	return true;
+}
+
+bool Mailbox::add_many(const std::vector<MessageFile> &files, std::vector<std::uint32_t> &uids, std::string &error)
+{
+	uids.clear();
+	if (files.empty())
+		return true;
+	MailboxLock lock(dir_);
+	// The list as it is now (others may have given UIDs or expunged since this object's
+	// snapshot), extended: cur/ is not read again, which keeps this short for a large mailbox.
+	// What cur/ or new/ holds that the list does not name gets its UID at the next open(), as
+	// always; an entry whose file is gone is dropped there.
+	Uidlist list;
+	if (!read_uidlist(dir_, list)) {
+		// Missing or damaged: open() makes a new one first (a new UIDVALIDITY).
+		Mailbox fresh;
+		if (!open_locked(dir_, fresh, error))
+			return false;
+		*this = std::move(fresh);
+		save_entries();
+		list = list_;
+	}
+	if (UINT32_MAX - list.next_uid < files.size()) {
+		error = dir_ + ": UIDs exhausted";
+		return false;
+	}
+	// A file the list names already was taken in by a reader that did not see it hidden.
+	std::unordered_set<std::string_view> adding;
+	for (const auto &f : files)
+		adding.insert(f.base);
+	for (const auto &e : list.entries) {
+		if (adding.count(e.base) != 0) {
+			error = dir_ + ": " + e.base + " is listed already";
+			return false;
+		}
+	}
+	std::uint32_t first = list.next_uid;
+	for (const auto &f : files)
+		list.entries.push_back({list.next_uid++, f.vsize, f.base});
+	if (!write_list(list, error))
+		return false;
+	// This object now lags behind the disk (others' changes, the new messages' flags): the
+	// next refresh() reads it all again.
+	list_.uidvalidity = list.uidvalidity;
+	list_.next_uid = list.next_uid;
+	dirty_ = true;
+	for (std::size_t i = 0; i < files.size(); i++)
+		uids.push_back(first + static_cast<std::uint32_t>(i));
+	return true;
+}
+
+bool Mailbox::claim_recent(std::string &error)
+{
+	// Nothing recent in a list that is still what is on disk: no lock, no rewrite.
+	if (list_.first_recent_uid == list_.next_uid && !stale())
+		return true;
+	MailboxLock lock(dir_);
+	if (!refresh_locked(error))
+		return false;
+	if (list_.first_recent_uid == list_.next_uid)
+		return true;
+	list_.first_recent_uid = list_.next_uid;
+	if (!save(error))
+		return false;
+	remember_times();
+	return true;
+}
+
+Keywords Keywords::load(const std::string &dir)
+{
+	Keywords k;
+	std::string text;
+	// 26 names of a few hundred bytes at most; a link or an odd file is not ours: no keywords.
+	if (!read_regular_file(dir + "/" + file_name, text, 64 * 1024))
+		return k;
+	std::string_view rest = text;
+	while (k.names.size() < 26 && !rest.empty()) {
+		std::string_view line = rest.substr(0, rest.find('\n'));
+		rest.remove_prefix(line.size() < rest.size() ? line.size() + 1 : line.size());
+		k.names.emplace_back(line);
+	}
+	return k;
+}
+
+char Keywords::letter(std::string_view name, const std::string &dir, bool create, int &write_errno)
+{
+	write_errno = 0;
+	auto same = [](std::string_view a, std::string_view b) {
+		return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+			       return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+		       });
+	};
+	for (std::size_t i = 0; i < names.size(); i++) {
+		if (same(names[i], name))
+			return static_cast<char>('a' + i);
+	}
+	if (!create || names.size() >= 26)
+		return '\0';
+	names.emplace_back(name);
+	std::string text;
+	for (const auto &n : names)
+		text += n + "\n";
+	if (!write_file_atomically(dir, file_name, text)) {
+		write_errno = errno != 0 ? errno : EIO;
+		names.pop_back();
+		return '\0';
+	}
+	return static_cast<char>('a' + names.size() - 1);
+}
+
+void Mailbox::save_entries()
+{
+	list_.entries.clear();
+	for (const auto &m : messages_)
+		list_.entries.push_back({m.uid, m.vsize, m.base});
+}
+
+bool Mailbox::save(std::string &error)
+{
+	save_entries();
+	return write_list(list_, error);
+}
+
+bool Mailbox::write_list(const Uidlist &list, std::string &error)
+{
+	// Leftovers of writes cut by a crash go when the list is next written (under the lock, as
+	// they were made): a write is what leaves them, and a mailbox only read has none to sweep.
+	// Every open used to do this, 6 system calls of about 110 per IMAP session.
+	sweep_tmp(dir_);
+	// Where rewrites of the list went before they moved into tmp/.
+	unlink((dir_ + "/" + Uidlist::file_name + ".tmp").c_str());
+	if (!write_file_atomically(dir_, Uidlist::file_name, list.format())) {
+		error = errno_text(dir_ + "/" + Uidlist::file_name);
+		return false;
+	}
+	return true;
+}
+
+bool Mailbox::set_flags(std::size_t index, std::string_view flags, std::string &error)
+{
+	MessageFile &m = messages_.at(index);
+	std::string from = path_of(m);
+	std::string old = m.flags;
+	m.flags = maildir_flags(maildir_file_name("", flags));
+	if (m.flags == old)
+		return true;
+	if (rename(from.c_str(), path_of(m).c_str()) < 0) {
+		error = errno_text(from);
+		m.flags = old;
+		return false;
+	}
+	return true;
+}
+
+std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string &error)
+{
+	MailboxLock lock(dir_);
+	if (!refresh_locked(error))
+		return uids.size();
+	std::vector<bool> gone(messages_.size(), false);
+	std::size_t failed = 0;
+	for (std::uint32_t uid : uids) {
+		auto i = find(uid);
+		if (!i || gone[*i])
+			continue;
+		if (unlink(path_of(messages_[*i]).c_str()) == 0 || errno == ENOENT) {
+			gone[*i] = true;
+		} else {
+			error = errno_text(path_of(messages_[*i]));
+			failed++;
+		}
+	}
+	std::vector<MessageFile> rest;
+	for (std::size_t i = 0; i < messages_.size(); i++) {
+		if (!gone[i])
+			rest.push_back(std::move(messages_[i]));
+	}
+	messages_ = std::move(rest);
+	std::string save_error;
+	if (!save(save_error) && error.empty())
+		error = save_error;
+	remember_times();
+	return failed;
+}
+
+// --- MailboxBatch ---------------------------------------------------------------------------
+
+MailboxBatch::MailboxBatch(std::string dir)
+	: dir_(std::move(dir)), prefix_(unique_stem() + "_"), host_(host_part())
+{
+}
+
+MailboxBatch::~MailboxBatch()
+{
+	if (!finished_)
+		abort();
+}
+
+std::string_view MailboxBatch::prefix_of(std::string_view base)
+{
+	// <digits>.M<digits>P<digits>Q<digits>_ followed by <digits>.
+	std::size_t i = 0;
+	auto digits = [&] {
+		std::size_t start = i;
+		while (i < base.size() && base[i] >= '0' && base[i] <= '9')
+			i++;
+		return i > start;
+	};
+	auto mark = [&](char c) {
+		if (i < base.size() && base[i] == c) {
+			i++;
+			return true;
+		}
+		return false;
+	};
+	if (!digits() || !mark('.') || !mark('M') || !digits() || !mark('P') || !digits() || !mark('Q') ||
+	    !digits() || !mark('_'))
+		return {};
+	std::size_t end = i;
+	if (!digits() || !mark('.'))
+		return {};
+	return base.substr(0, end);
+}
+
+std::string MailboxBatch::next_base(std::uint64_t vsize) const
+{
+	return prefix_ + std::to_string(files_.size()) + "." + host_ + ",W=" + std::to_string(vsize);
+}
+
+void MailboxBatch::add(std::uint64_t vsize, std::string_view flags)
+{
+	files_.push_back({0, vsize, next_base(vsize), maildir_flags(maildir_file_name("", flags))});
+}
+
+MailboxBatch::Stage MailboxBatch::stage(std::chrono::steady_clock::time_point until, std::string &error)
+{
+	if (staged_ < files_.size() && lock_fd_ < 0) {
+		// Before the first file shows in cur/: from here on readers pass over them.
+		std::string path = dir_ + "/tmp/" + prefix_ + "lock";
+		lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (lock_fd_ < 0) {
+			error = errno_text(path);
+			return Stage::failed;
+		}
+		// A new file of a name nobody knows yet: nobody else can hold it, so this never waits.
+		if (flock(lock_fd_, LOCK_EX | LOCK_NB) < 0) {
+			error = errno_text(path);
+			return Stage::failed;
+		}
+	}
+	while (staged_ < files_.size()) {
+		const MessageFile &f = files_[staged_];
+		std::string from = dir_ + "/tmp/" + f.base;
+		if (rename(from.c_str(), (dir_ + "/cur/" + f.file_name()).c_str()) < 0) {
+			error = errno_text(from);
+			return Stage::failed;
+		}
+		staged_++;
+		if (staged_ < files_.size() && std::chrono::steady_clock::now() >= until)
+			return Stage::more;
+	}
+	return Stage::done;
+}
+
+bool MailboxBatch::commit(Mailbox &target, std::vector<std::uint32_t> &uids, std::string &error)
+{
+	if (stage(std::chrono::steady_clock::time_point::max(), error) != Stage::done ||
+	    !target.add_many(files_, uids, error)) {
+		abort();
+		return false;
+	}
+	finished_ = true;
+	release();
+	return true;
+}
+
+void MailboxBatch::abort()
+{
+	// The lock is still held: readers keep passing over what is left in cur/ until it is gone.
+	for (std::size_t i = 0; i < files_.size(); i++) {
+		std::string path = i < staged_ ? dir_ + "/cur/" + files_[i].file_name() : dir_ + "/tmp/" + files_[i].base;
+		unlink(path.c_str());
+	}
+	finished_ = true;
+	release();
+}
+
+void MailboxBatch::release()
+{
+	if (lock_fd_ < 0)
+		return;
+	unlink((dir_ + "/tmp/" + prefix_ + "lock").c_str());
+	close(lock_fd_);
+	lock_fd_ = -1;
+}
+
+} // namespace maild

@@ -1,0 +1,141 @@
+#include "storage/uidlist.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace maild {
+
+namespace {
+
+template <class T> bool parse_number(std::string_view s, T &out)
+{
+	if (s.empty())
+		return false;
+	auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+	return ec == std::errc() && p == s.data() + s.size();
+}
+
+} // namespace
+
+bool Uidlist::parse(std::string_view text, Uidlist &out)
+{
+	Uidlist list;
+	bool header = true;
+	while (!text.empty()) {
+		auto nl = text.find('\n');
+		if (nl == std::string_view::npos)
+			return false; // a list always ends in '\n'; a torn one is not trusted
+		std::string_view line = text.substr(0, nl);
+		text = text.substr(nl + 1);
+		if (header) {
+			auto sp = line.find(' ');
+			if (line.size() < 4 || line[0] != 'V' || sp == std::string_view::npos ||
+			    sp + 1 >= line.size() || line[sp + 1] != 'N')
+				return false;
+			std::string_view next = line.substr(sp + 2);
+			std::string_view recent;
+			if (auto sp2 = next.find(' '); sp2 != std::string_view::npos) {
+				recent = next.substr(sp2 + 1);
+				next = next.substr(0, sp2);
+				if (recent.size() < 2 || recent[0] != 'R' ||
+				    !parse_number(recent.substr(1), list.first_recent_uid))
+					return false;
+			}
+			if (!parse_number(line.substr(1, sp - 1), list.uidvalidity) ||
+			    !parse_number(next, list.next_uid) || list.uidvalidity == 0 ||
+			    list.next_uid == 0 || list.first_recent_uid > list.next_uid)
+				return false;
+			if (recent.empty())
+				list.first_recent_uid = list.next_uid; // a POP3-only list: nothing recent
+			header = false;
+			continue;
+		}
+		auto sp1 = line.find(' ');
+		auto colon = line.find(" :");
+		if (sp1 == std::string_view::npos || colon == std::string_view::npos || colon < sp1)
+			return false;
+		UidlistEntry e;
+		if (!parse_number(line.substr(0, sp1), e.uid) || e.uid == 0 || e.uid >= list.next_uid)
+			return false;
+		if (!list.entries.empty() && e.uid <= list.entries.back().uid)
+			return false;
+		std::string_view ext = line.substr(sp1 + 1, colon - sp1 - 1);
+		if (ext.size() < 2 || ext[0] != 'W' || !parse_number(ext.substr(1), e.vsize))
+			return false;
+		e.base = std::string(line.substr(colon + 2));
+		if (e.base.empty() || e.base.find('/') != std::string::npos)
+			return false;
+		list.entries.push_back(std::move(e));
+	}
+	if (header)
+		return false;
+	out = std::move(list);
+	return true;
+}
+
+std::string Uidlist::format() const
+{
+	std::string s = "V" + std::to_string(uidvalidity) + " N" + std::to_string(next_uid) + " R" +
+			std::to_string(first_recent_uid) + "\n";
+	for (const auto &e : entries)
+		s += std::to_string(e.uid) + " W" + std::to_string(e.vsize) + " :" + e.base + "\n";
+	return s;
+}
+
+bool write_file_atomically(const std::string &dir, const std::string &name, std::string_view data)
+{
+	// The temporary file goes into the Maildir's tmp/ when there is one: a crash between write
+	// and rename then leaves nothing beside the real files, and tmp/ is swept (maildir.cpp).
+	static std::atomic<unsigned> counter{0};
+	struct stat st {};
+	std::string tmp = stat((dir + "/tmp").c_str(), &st) == 0 && S_ISDIR(st.st_mode)
+				  ? dir + "/tmp/" + name + "." + std::to_string(getpid()) + "." + std::to_string(++counter)
+				  : dir + "/" + name + ".tmp";
+	int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return false;
+	while (!data.empty()) {
+		ssize_t n = write(fd, data.data(), data.size());
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(fd);
+			unlink(tmp.c_str());
+			errno = e;
+			return false;
+		}
+		data.remove_prefix(static_cast<std::size_t>(n));
+	}
+	bool synced = fsync(fd) == 0;
+	int e = errno;
+	if (close(fd) < 0 && synced) {
+		synced = false;
+		e = errno;
+	}
+	if (!synced) {
+		unlink(tmp.c_str());
+		errno = e;
+		return false;
+	}
+	if (rename(tmp.c_str(), (dir + "/" + name).c_str()) < 0) {
+		int e = errno;
+		unlink(tmp.c_str());
+		errno = e;
+		return false;
+	}
+	// The rename itself reaches the disk with the directory.
+	int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return true;
+}
+
+} // namespace maild
