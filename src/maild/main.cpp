@@ -1,6 +1,6 @@
 // maild: a small POP3 and IMAP daemon over Maildir, on one ioloop.
 #include "demo.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "options.hpp"
 #include "auth/passwd-file.hpp"
 #include "server.hpp"

@@ -2,7 +2,7 @@
 // touches nothing else, and reports the first problem as one line.
 #pragma once
 
-#include "log.hpp"
+#include "base/log.hpp"
 #include "net/listener.hpp"
 
 #include <chrono>

@@ -1,7 +1,7 @@
 #include "server.hpp"
 
 #include "imap/imap-session.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "pop3/pop3-session.hpp"
 
 #include <cstdio>

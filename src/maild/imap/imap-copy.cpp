@@ -4,7 +4,7 @@
 // their UIDs. Any failure removes every copy made so far and answers NO.
 #include "imap/imap-flags.hpp"
 #include "imap/imap-session.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "storage/mail-folders.hpp"
 
 #include <cerrno>

@@ -8,7 +8,7 @@
 #include "imap/imap-flags.hpp"
 #include "imap/imap-message.hpp"
 #include "imap/imap-session.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

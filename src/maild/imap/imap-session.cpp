@@ -2,7 +2,7 @@
 
 #include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "storage/mail-folders.hpp"
 #include "auth/passwd-file.hpp"
 #include "auth/sasl-plain.hpp"

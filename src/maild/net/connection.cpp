@@ -1,6 +1,6 @@
 #include "net/connection.hpp"
 
-#include "log.hpp"
+#include "base/log.hpp"
 
 #include <cerrno>
 #include <cstring>

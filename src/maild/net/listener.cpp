@@ -1,6 +1,6 @@
 #include "net/listener.hpp"
 
-#include "log.hpp"
+#include "base/log.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>

@@ -1,6 +1,6 @@
 #include "pop3/pop3-session.hpp"
 
-#include "log.hpp"
+#include "base/log.hpp"
 #include "auth/sasl-plain.hpp"
 
 #include <cctype>
