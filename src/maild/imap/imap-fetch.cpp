@@ -344,11 +344,11 @@ void ImapSession::fetch_finish()
 {
 	auto job = std::move(fetch_);
 	if (job->missing) {
-		sync(job->cmd.uid);
+		sync(expunge_allowed(job->cmd));
 		tagged(job->cmd.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
 		return;
 	}
-	done_ok(job->cmd, "Fetch completed", job->cmd.uid);
+	done_ok(job->cmd, "Fetch completed");
 }
 
 } // namespace maild

@@ -5,10 +5,11 @@
 #include "imap/imap-message.hpp"
 #include "imap/imap-session.hpp"
 #include "base/log.hpp"
+#include "mail/ascii.hpp"
+#include "mail/calendar.hpp"
 #include "storage/mail-folders.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -16,20 +17,6 @@
 #include <unistd.h>
 
 namespace maild {
-
-namespace {
-
-bool contains_nocase(std::string_view haystack, std::string_view needle)
-{
-	if (needle.empty())
-		return true;
-	auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
-	auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-			      [&](char a, char b) { return lower(a) == lower(b); });
-	return it != haystack.end();
-}
-
-} // namespace
 
 std::string ImapSession::flags_of(const ViewMessage &v) const
 {
@@ -243,7 +230,7 @@ bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 // someone else) are [NOPERM]; ENOSPC and EDQUOT [OVERQUOTA]; anything else [SERVERBUG].
 void ImapSession::StoreJob::finish()
 {
-	s_.sync(cmd_.uid);
+	s_.sync(expunge_allowed(cmd_));
 	if (failure_ == EACCES || failure_ == EPERM || failure_ == EROFS)
 		s_.tagged(cmd_.tag, "NO", "[NOPERM] The mailbox's messages cannot be changed");
 	else if (failure_ == ENOSPC || failure_ == EDQUOT)
@@ -256,12 +243,9 @@ void ImapSession::StoreJob::finish()
 		s_.tagged(cmd_.tag, "OK", "Store completed");
 }
 
+// Refused in a read-only mailbox by execute() (the table's read_write flag).
 void ImapSession::store(const ImapCommand &cmd)
 {
-	if (read_only_) {
-		tagged(cmd.tag, "NO", "[READ-ONLY] Mailbox is read-only");
-		return;
-	}
 	std::vector<std::size_t> indexes;
 	if (!resolve(cmd, indexes))
 		return;
@@ -354,13 +338,6 @@ struct SearchTarget {
 	}
 	std::int64_t internal_day() const;
 };
-
-
-// Days since 1970-01-01 (UTC) of a Unix time, rounding down for times before 1970.
-std::int64_t day_of(std::int64_t t)
-{
-	return t / 86400 - (t < 0 && t % 86400 != 0 ? 1 : 0);
-}
 
 std::int64_t SearchTarget::internal_day() const
 {
@@ -540,7 +517,7 @@ bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 			s_.conn_.send(" " + std::to_string(cmd_.uid ? v.uid : i + 1));
 	}
 	s_.conn_.send("\r\n");
-	s_.done_ok(cmd_, "Search completed", cmd_.uid);
+	s_.done_ok(cmd_, "Search completed");
 	return true;
 }
 
