@@ -172,6 +172,10 @@ private:
 	// keeps what the client was told) and sync_pending_ says so. With `reload` false, against
 	// the mailbox as last read (what is still pending), without looking at the disk.
 	void sync(bool allow_expunge, bool reload = true);
+	// sync()'s parts: reading the mailbox again if it changed (false when that failed), and
+	// adding the messages from mailbox_.messages()[first] on to the view, with EXISTS and RECENT.
+	bool sync_reload();
+	void sync_new(std::size_t first);
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
 	std::string flags_of(const ViewMessage &v) const;
