@@ -84,6 +84,40 @@ bool search_child(Cursor &c, SearchKey &parent, int depth)
 	return search_key(c, parent.children.back(), depth + 1);
 }
 
+// What follows a search key's name and its SP.
+bool search_key_argument(Cursor &c, SearchKey &key, KeyArg arg, int depth)
+{
+	switch (arg) {
+	case KeyArg::none:
+		return true;
+	case KeyArg::astring:
+		return c.astring(key.str);
+	case KeyArg::date:
+		return search_date(c, key.day);
+	case KeyArg::number:
+		return c.number(key.number, max_number, false);
+	case KeyArg::keyword: {
+		std::string_view kw; // flag-keyword = atom
+		if (!c.atom(kw))
+			return false;
+		key.str.assign(kw);
+		return true;
+	}
+	case KeyArg::header:
+		if (!c.astring(key.str) || !c.sp() || !c.astring(key.value))
+			return false;
+		key.str = upper_copy(key.str);
+		return true;
+	case KeyArg::not_:
+		return search_child(c, key, depth);
+	case KeyArg::or_:
+		return search_child(c, key, depth) && c.sp() && search_child(c, key, depth);
+	case KeyArg::uid:
+		return c.sequence_set(key.set);
+	}
+	return c.fail("invalid search key");
+}
+
 bool search_key(Cursor &c, SearchKey &key, int depth)
 {
 	if (depth > max_search_depth)
@@ -120,36 +154,7 @@ bool search_key(Cursor &c, SearchKey &key, int depth)
 		return true;
 	if (!c.sp())
 		return false;
-
-	switch (spec->arg) {
-	case KeyArg::none:
-		return true;
-	case KeyArg::astring:
-		return c.astring(key.str);
-	case KeyArg::date:
-		return search_date(c, key.day);
-	case KeyArg::number:
-		return c.number(key.number, max_number, false);
-	case KeyArg::keyword: {
-		std::string_view kw; // flag-keyword = atom
-		if (!c.atom(kw))
-			return false;
-		key.str.assign(kw);
-		return true;
-	}
-	case KeyArg::header:
-		if (!c.astring(key.str) || !c.sp() || !c.astring(key.value))
-			return false;
-		key.str = upper_copy(key.str);
-		return true;
-	case KeyArg::not_:
-		return search_child(c, key, depth);
-	case KeyArg::or_:
-		return search_child(c, key, depth) && c.sp() && search_child(c, key, depth);
-	case KeyArg::uid:
-		return c.sequence_set(key.set);
-	}
-	return c.fail("invalid search key");
+	return search_key_argument(c, key, spec->arg, depth);
 }
 
 } // namespace
