@@ -19,26 +19,36 @@ std::optional<std::string> ImapSession::mailbox_dir(const ImapCommand &cmd, cons
 	return dir;
 }
 
+std::optional<std::string> ImapSession::open_mailbox(const ImapCommand &cmd, Mailbox &mb)
+{
+	const std::string &name = cmd.args[0];
+	auto dir = mailbox_dir(cmd, name);
+	if (!dir)
+		return std::nullopt;
+	if (!mailbox_exists(user_root_, name)) {
+		tagged(cmd.tag, "NO", "[NONEXISTENT] No such mailbox");
+		return std::nullopt;
+	}
+	std::string error;
+	if (!Mailbox::open(*dir, mb, error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot open the mailbox");
+		return std::nullopt;
+	}
+	return dir;
+}
+
 void ImapSession::select(const ImapCommand &cmd)
 {
 	bool read_only = cmd.verb == ImapVerb::examine;
 	if (state_ == State::selected)
 		close_mailbox();
 	std::string name = cmd.args[0];
-	auto dir = mailbox_dir(cmd, name);
+	Mailbox mb;
+	auto dir = open_mailbox(cmd, mb);
 	if (!dir)
 		return;
-	if (!mailbox_exists(user_root_, name)) {
-		tagged(cmd.tag, "NO", "[NONEXISTENT] No such mailbox");
-		return;
-	}
 	std::string error;
-	Mailbox mb;
-	if (!Mailbox::open(*dir, mb, error)) {
-		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
-		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot open the mailbox");
-		return;
-	}
 	std::uint32_t first_recent = mb.first_recent_uid();
 	if (!read_only && !mb.claim_recent(error))
 		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
@@ -153,20 +163,9 @@ void ImapSession::list(const ImapCommand &cmd)
 void ImapSession::status(const ImapCommand &cmd)
 {
 	std::string name = cmd.args[0];
-	auto dir = mailbox_dir(cmd, name);
-	if (!dir)
-		return;
-	if (!mailbox_exists(user_root_, name)) {
-		tagged(cmd.tag, "NO", "[NONEXISTENT] No such mailbox");
-		return;
-	}
 	Mailbox mb;
-	std::string error;
-	if (!Mailbox::open(*dir, mb, error)) {
-		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
-		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot open the mailbox");
+	if (!open_mailbox(cmd, mb))
 		return;
-	}
 	std::size_t recent = 0, unseen = 0;
 	for (const auto &m : mb.messages()) {
 		recent += m.uid >= mb.first_recent_uid() ? 1 : 0;

@@ -152,6 +152,9 @@ private:
 
 	// Authenticated: mailboxes (imap-mailboxes.cpp).
 	std::optional<std::string> mailbox_dir(const ImapCommand &cmd, const std::string &name);
+	// Opens the existing mailbox named by cmd.args[0] into `mb`; its directory, or nothing
+	// once the NO has been sent.
+	std::optional<std::string> open_mailbox(const ImapCommand &cmd, Mailbox &mb);
 	void select(const ImapCommand &cmd); // and EXAMINE
 	void close_mailbox();
 	void list(const ImapCommand &cmd); // and LSUB
