@@ -14,7 +14,7 @@ time_limit(40)
 def expect(r, command, want):
     """`command`'s tagged reply (without the tag) starts with `want`."""
     _, done = r.cmd(command)
-    check(done.startswith(want.encode()), "%s: %r, not %r" % (command, done, want))
+    check(done.startswith(want.encode()), "%s -> %r (want %r)" % (command, done, want))
 
 
 LOGIN_FIRST = "BAD Log in first"
