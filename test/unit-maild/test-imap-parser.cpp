@@ -831,7 +831,15 @@ TEST_CASE("imap_quote", "[imap-parser]")
 	CHECK(imap_quote("a \"b\" \\c") == "\"a \\\"b\\\" \\\\c\"");
 	CHECK(imap_quote("a\r\nb") == "{4}\r\na\r\nb");
 	CHECK(imap_quote("a\nb") == "{3}\r\na\nb");
-	CHECK(imap_quote(std::string_view("a\0b", 3)) == std::string("{3}\r\na\0b", 8));
+	// NUL is in neither a quoted string nor a literal (CHAR8): it is dropped, and a literal
+	// counts only the bytes sent.
+	CHECK(imap_quote(std::string_view("a\0b", 3)) == "\"ab\"");
+	CHECK(imap_quote(std::string_view("a\0\r\nb", 5)) == "{4}\r\na\r\nb");
+	CHECK(imap_quote(std::string_view("\0", 1)) == "\"\"");
+	std::string out = "* ";
+	append_imap_string(out, "x");
+	append_imap_string(out, std::string_view("\xc3\xa9\0", 3));
+	CHECK(out == "* \"x\"{2}\r\n\xc3\xa9");
 	CHECK(imap_quote("caf\xc3\xa9") == "{5}\r\ncaf\xc3\xa9");
 	// What it produces parses back to the same bytes.
 	for (std::string_view s : {"x \"y\" \\", "caf\xc3\xa9 \"q\"", "line\r\nline", "\\\\\"\""}) {
@@ -839,6 +847,15 @@ TEST_CASE("imap_quote", "[imap-parser]")
 		CHECK(c.error == nullptr);
 		REQUIRE(c.args.size() == 2);
 		CHECK(c.args[0] == s);
+	}
+	// With NUL, what parses back is the rest: never a string the parser (or a client) refuses.
+	for (std::string_view s : {std::string_view("x\0y", 3), std::string_view("\r\n\0z", 4)}) {
+		auto c = parse_imap_command("a LOGIN " + imap_quote(s) + " p");
+		CHECK(c.error == nullptr);
+		REQUIRE(c.args.size() == 2);
+		std::string rest(s);
+		std::erase(rest, '\0');
+		CHECK(c.args[0] == rest);
 	}
 }
 

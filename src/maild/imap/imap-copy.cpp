@@ -4,6 +4,7 @@
 // their UIDs. Any failure removes every copy made so far and answers NO.
 #include "imap/imap-flags.hpp"
 #include "imap/imap-session.hpp"
+#include "base/fd.hpp"
 #include "base/log.hpp"
 #include "storage/mail-folders.hpp"
 
@@ -40,39 +41,30 @@ std::string uid_set_text(const std::vector<std::uint32_t> &uids)
 // true is returned.
 bool copy_file(const std::string &from, const std::string &to, const struct timespec &mtime)
 {
-	int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
+	Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!in)
 		return false;
-	int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (out < 0) {
-		::close(in);
+	Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!out)
 		return false;
-	}
 	char buf[65536];
 	bool ok = true;
 	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = read_full(in.get(), buf, sizeof buf);
 		if (n <= 0) {
 			ok = n == 0;
 			break;
 		}
-		for (ssize_t done = 0; ok && done < n;) {
-			ssize_t w = write(out, buf + done, static_cast<std::size_t>(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			ok = w > 0;
-			done += w > 0 ? w : 0;
-		}
-		if (!ok)
+		if (!write_full(out.get(), std::string_view(buf, static_cast<std::size_t>(n)))) {
+			ok = false;
 			break;
+		}
 	}
 	struct timespec times[2] = {mtime, mtime};
-	futimens(out, times); // only the internal date is lost on failure
-	ok = ok && fsync(out) == 0;
-	::close(in);
-	::close(out);
+	futimens(out.get(), times); // only the internal date is lost on failure
+	ok = ok && fsync(out.get()) == 0;
+	in.reset();
+	out.reset();
 	if (!ok)
 		unlink(to.c_str());
 	return ok;
@@ -114,7 +106,7 @@ public:
 			break;
 		}
 		if (from_.empty()) {
-			s_.done_ok(cmd_, "Copy completed", cmd_.uid);
+			s_.done_ok(cmd_, "Copy completed");
 			return true;
 		}
 		auto started = Clock::now();
@@ -126,7 +118,7 @@ public:
 			 "user=" + s_.user_ + ": COPY of " + std::to_string(to.size()) + " messages: commit " +
 				 std::to_string(took.count()) + " us");
 		s_.done_ok(cmd_, "[COPYUID " + std::to_string(target_.uidvalidity()) + " " + uid_set_text(from_) + " " +
-				      uid_set_text(to) + "] Copy completed", cmd_.uid);
+				      uid_set_text(to) + "] Copy completed");
 		return true;
 	}
 
@@ -198,7 +190,7 @@ private:
 	bool fail_expunged()
 	{
 		batch_.abort();
-		s_.sync(cmd_.uid);
+		s_.sync(expunge_allowed(cmd_));
 		s_.tagged(cmd_.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile, nothing was copied");
 		return true;
 	}

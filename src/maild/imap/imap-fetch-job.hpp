@@ -52,6 +52,12 @@ struct ImapSession::FetchJob {
 	bool last_cr = false;
 	std::uint64_t converted = 0; // converted bytes of the range produced so far
 	std::uint64_t pad = 0;
+
+	// Queues one attribute of the response.
+	void item(std::string_view s);
+	// Queues a literal attribute: its size now, its bytes after it (straight from the file for
+	// a range), `att`'s partial range applied.
+	void literal(ImapSession &s, const std::string &name, std::optional<SectionData> data, const FetchAtt *att);
 };
 
 } // namespace maild

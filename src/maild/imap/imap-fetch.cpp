@@ -171,15 +171,58 @@ bool ImapSession::fetch_next_message()
 }
 
 // Appends the reply's next attribute to job.text (and sets up its literal), or ends the reply.
+void ImapSession::FetchJob::item(std::string_view s)
+{
+	if (!first)
+		text += ' ';
+	first = false;
+	text += s;
+}
+
+void ImapSession::FetchJob::literal(ImapSession &s, const std::string &name, std::optional<SectionData> data,
+				    const FetchAtt *att)
+{
+	std::uint64_t total = 0;
+	if (data && data->is_range) {
+		total = crlf_size(data->range);
+		// Compares addresses: comparing a `const char *` with a string_view would compare
+		// text, after a strlen() that runs off the end of the message.
+		if (data->range.data() == file.data().data() && data->range.size() == file.data().size() &&
+		    total != vsize)
+			log_line(LogLevel::warn, s.conn_.peer(),
+				 "user=" + s.user_ + ": uid " + std::to_string(s.view_[index].uid) + " has " + std::to_string(total) +
+					 " bytes, not the " + std::to_string(vsize) + " recorded; sending what it has");
+	} else if (data) {
+		total = data->text.size();
+	}
+	std::uint64_t from = 0, size = total;
+	if (att && att->partial) {
+		from = std::min(att->origin, total);
+		size = std::min(att->count, total - from);
+	}
+	item(name + " {" + std::to_string(size) + "}\r\n");
+	if (size == 0)
+		return;
+	if (data->is_range) {
+		in_range = true;
+		range = data->range;
+		skip = from;
+		limit = size;
+		range_pos = 0;
+		last_cr = false;
+		converted = 0;
+	} else {
+		text.append(data->text, static_cast<std::size_t>(from), static_cast<std::size_t>(size));
+	}
+}
+
 void ImapSession::fetch_next_item()
 {
 	FetchJob &job = *fetch_;
 	ViewMessage &v = view_[job.index];
-	auto item = [&](std::string_view s) {
-		if (!job.first)
-			job.text += ' ';
-		job.first = false;
-		job.text += s;
+	auto item = [&job](std::string_view s) { job.item(s); };
+	auto literal = [this, &job](const std::string &name, std::optional<SectionData> data, const FetchAtt *att) {
+		job.literal(*this, name, std::move(data), att);
 	};
 	const auto &atts = job.cmd.fetch;
 	if (job.att >= atts.size()) {
@@ -190,41 +233,6 @@ void ImapSession::fetch_next_item()
 		return;
 	}
 	const FetchAtt &a = atts[job.att++];
-	// A literal: its size now, its bytes after it, straight from the file for a range.
-	auto literal = [&](const std::string &name, std::optional<SectionData> data, const FetchAtt *att) {
-		std::uint64_t total = 0;
-		if (data && data->is_range) {
-			total = crlf_size(data->range);
-			// Compares addresses: comparing a `const char *` with a string_view would compare
-			// text, after a strlen() that runs off the end of the message.
-			if (data->range.data() == job.file.data().data() && data->range.size() == job.file.data().size() &&
-			    total != job.vsize)
-				log_line(LogLevel::warn, conn_.peer(),
-					 "user=" + user_ + ": uid " + std::to_string(v.uid) + " has " + std::to_string(total) +
-						 " bytes, not the " + std::to_string(job.vsize) + " recorded; sending what it has");
-		} else if (data) {
-			total = data->text.size();
-		}
-		std::uint64_t skip = 0, size = total;
-		if (att && att->partial) {
-			skip = std::min(att->origin, total);
-			size = std::min(att->count, total - skip);
-		}
-		item(name + " {" + std::to_string(size) + "}\r\n");
-		if (size == 0)
-			return;
-		if (data->is_range) {
-			job.in_range = true;
-			job.range = data->range;
-			job.skip = skip;
-			job.limit = size;
-			job.range_pos = 0;
-			job.last_cr = false;
-			job.converted = 0;
-		} else {
-			job.text.append(data->text, static_cast<std::size_t>(skip), static_cast<std::size_t>(size));
-		}
-	};
 	auto whole = [&]() { return std::optional<SectionData>(SectionData{true, job.file.data(), {}}); };
 	using K = FetchAtt::Kind;
 	switch (a.kind) {
@@ -344,11 +352,11 @@ void ImapSession::fetch_finish()
 {
 	auto job = std::move(fetch_);
 	if (job->missing) {
-		sync(job->cmd.uid);
+		sync(expunge_allowed(job->cmd));
 		tagged(job->cmd.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
 		return;
 	}
-	done_ok(job->cmd, "Fetch completed", job->cmd.uid);
+	done_ok(job->cmd, "Fetch completed");
 }
 
 } // namespace maild

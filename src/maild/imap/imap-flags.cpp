@@ -1,7 +1,8 @@
 #include "imap/imap-flags.hpp"
 
+#include "mail/ascii.hpp"
+
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 
 namespace maild {
@@ -16,13 +17,6 @@ struct SystemFlag {
 constexpr SystemFlag system_flags[] = {
 	{'R', "\\Answered"}, {'F', "\\Flagged"}, {'T', "\\Deleted"}, {'S', "\\Seen"}, {'D', "\\Draft"},
 };
-
-bool equal_nocase(std::string_view a, std::string_view b)
-{
-	return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-		       return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-	       });
-}
 
 } // namespace
 

@@ -5,6 +5,13 @@
 // crash, loop, recurse without limit or allocate more than a small multiple of its input.
 #pragma once
 
+// The parser's users (the session, the tests) also read dates, match LIST patterns, check
+// mailbox names and quote strings:
+#include "imap/imap-date.hpp"
+#include "imap/imap-list-match.hpp"
+#include "imap/imap-mutf7.hpp"
+#include "imap/imap-quote.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -123,25 +130,5 @@ std::optional<LiteralSpec> literal_at_end(std::string_view line);
 // (A literal used for the mailbox name itself is not the message.) Exactly when
 // parse_imap_command(text) would accept it as an APPEND: a malformed APPEND gives false.
 bool is_append_message_literal(std::string_view text);
-
-// LIST/LSUB pattern matching with '*' (anything) and '%' (anything but the delimiter '.').
-// Case-sensitive (INBOX is the session's to special-case); time O(pattern * name).
-bool list_pattern_matches(std::string_view pattern, std::string_view name, char delimiter = '.');
-
-// Mailbox names as sent (modified UTF-7, RFC 3501 5.1.3): true when the name is valid mUTF-7
-// (printable ASCII, '&' starts a base64 run ended by '-', "&-" is '&'), false otherwise.
-// Only the one canonical spelling is valid, so two names never mean the same mailbox: a run may not
-// encode ASCII, end with spare bits set or a whole spare base64 character, follow another run
-// directly ("-&"), or hold a broken UTF-16 surrogate pair. The empty name is not valid.
-bool valid_mailbox_name(std::string_view name);
-
-// "dd-Mon-yyyy hh:mm:ss +zzzz" -> Unix time; nothing if invalid. The day may be " d", "dd" or
-// "d"; month names are case-insensitive; the date must exist.
-std::optional<std::int64_t> parse_imap_date_time(std::string_view s);
-// Unix time -> "dd-Mon-yyyy hh:mm:ss +0000" (day space-padded to two chars as RFC 3501's date-day-fixed).
-// Times outside years 0000..9999 are clamped to them, as date-year has four digits.
-std::string format_imap_date_time(std::int64_t t);
-// Quotes s as an IMAP quoted string, or as a literal "{n}\r\n..." if it holds CR, LF, NUL or 8-bit bytes; "NIL" is not produced.
-std::string imap_quote(std::string_view s);
 
 } // namespace maild

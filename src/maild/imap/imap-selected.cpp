@@ -5,10 +5,11 @@
 #include "imap/imap-message.hpp"
 #include "imap/imap-session.hpp"
 #include "base/log.hpp"
+#include "mail/ascii.hpp"
+#include "mail/calendar.hpp"
 #include "storage/mail-folders.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -16,20 +17,6 @@
 #include <unistd.h>
 
 namespace maild {
-
-namespace {
-
-bool contains_nocase(std::string_view haystack, std::string_view needle)
-{
-	if (needle.empty())
-		return true;
-	auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
-	auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-			      [&](char a, char b) { return lower(a) == lower(b); });
-	return it != haystack.end();
-}
-
-} // namespace
 
 std::string ImapSession::flags_of(const ViewMessage &v) const
 {
@@ -51,24 +38,8 @@ void ImapSession::sync(bool allow_expunge, bool reload)
 		sync_pending_ = true;
 		return;
 	}
-	std::string error;
-	bool stale = reload && mailbox_.stale();
-	if (stale && !mailbox_.reload(error)) {
-		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+	if (reload && !sync_reload())
 		return;
-	}
-	if (stale) {
-		std::size_t known = keywords_.names.size();
-		keywords_ = Keywords::load(mailbox_.dir());
-		if (keywords_.names.size() != known) {
-			// One short line (26 keywords at most), sent even over the bound: the flag lists
-			// that follow may name the new keywords.
-			std::string names;
-			for (const auto &k : keywords_.names)
-				names += " " + k;
-			untagged("FLAGS (" + imap_system_flags() + names + ")");
-		}
-	}
 	// Without a reload the mailbox is the one the last call compared against, so that call's
 	// messages before where it stopped need no second look: an IDLE client draining a long
 	// backlog line by line costs one comparison per line, not a pass over the mailbox.
@@ -103,15 +74,43 @@ void ImapSession::sync(bool allow_expunge, bool reload)
 	}
 	auto fresh = std::upper_bound(messages.begin(), messages.end(), view_max_uid_,
 				      [](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
-	if (fresh == messages.end() || full())
-		return;
+	if (fresh != messages.end() && !full())
+		sync_new(static_cast<std::size_t>(fresh - messages.begin()));
+}
+
+bool ImapSession::sync_reload()
+{
+	if (!mailbox_.stale())
+		return true;
+	std::string error;
+	if (!mailbox_.reload(error)) {
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+		return false;
+	}
+	std::size_t known = keywords_.names.size();
+	keywords_ = Keywords::load(mailbox_.dir());
+	if (keywords_.names.size() != known) {
+		// One short line (26 keywords at most), sent even over the bound: the flag lists
+		// that follow may name the new keywords.
+		std::string names;
+		for (const auto &k : keywords_.names)
+			names += " " + k;
+		untagged("FLAGS (" + imap_system_flags() + names + ")");
+	}
+	return true;
+}
+
+void ImapSession::sync_new(std::size_t first)
+{
+	const auto &messages = mailbox_.messages();
 	std::size_t recent = 0;
-	for (auto it = fresh; it != messages.end(); ++it) {
+	for (auto it = messages.begin() + static_cast<std::ptrdiff_t>(first); it != messages.end(); ++it) {
 		bool is_recent = it->uid >= mailbox_.first_recent_uid();
 		view_.push_back({it->uid, it->flags, is_recent, false});
 		recent += is_recent ? 1 : 0;
 	}
 	view_max_uid_ = view_.back().uid;
+	std::string error;
 	if (recent > 0 && !read_only_ && !mailbox_.claim_recent(error))
 		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 	std::size_t all_recent = 0;
@@ -243,7 +242,7 @@ bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 // someone else) are [NOPERM]; ENOSPC and EDQUOT [OVERQUOTA]; anything else [SERVERBUG].
 void ImapSession::StoreJob::finish()
 {
-	s_.sync(cmd_.uid);
+	s_.sync(expunge_allowed(cmd_));
 	if (failure_ == EACCES || failure_ == EPERM || failure_ == EROFS)
 		s_.tagged(cmd_.tag, "NO", "[NOPERM] The mailbox's messages cannot be changed");
 	else if (failure_ == ENOSPC || failure_ == EDQUOT)
@@ -256,12 +255,9 @@ void ImapSession::StoreJob::finish()
 		s_.tagged(cmd_.tag, "OK", "Store completed");
 }
 
+// Refused in a read-only mailbox by execute() (the table's read_write flag).
 void ImapSession::store(const ImapCommand &cmd)
 {
-	if (read_only_) {
-		tagged(cmd.tag, "NO", "[READ-ONLY] Mailbox is read-only");
-		return;
-	}
 	std::vector<std::size_t> indexes;
 	if (!resolve(cmd, indexes))
 		return;
@@ -355,32 +351,18 @@ struct SearchTarget {
 	std::int64_t internal_day() const;
 };
 
-
-// Days since 1970-01-01 (UTC) of a Unix time, rounding down for times before 1970.
-std::int64_t day_of(std::int64_t t)
-{
-	return t / 86400 - (t < 0 && t % 86400 != 0 ? 1 : 0);
-}
-
 std::int64_t SearchTarget::internal_day() const
 {
 	struct stat st {};
 	return stat(path.c_str(), &st) == 0 ? day_of(st.st_mtim.tv_sec) : 0;
 }
 
-bool matches(const SearchKey &key, SearchTarget &t)
+// The flag keys, from the message's Maildir letters and the view's \Recent.
+bool matches_flag(const SearchKey &key, const SearchTarget &t)
 {
 	using Op = SearchKey::Op;
 	auto has = [&](char c) { return t.letters.find(c) != std::string::npos; };
-	auto header_has = [&](std::string_view field, std::string_view value) {
-		if (!t.load())
-			return false;
-		auto h = t.parsed->header_value(field);
-		return h && contains_nocase(*h, value);
-	};
 	switch (key.op) {
-	case Op::all:
-		return true;
 	case Op::answered:
 		return has('R');
 	case Op::deleted:
@@ -415,6 +397,16 @@ bool matches(const SearchKey &key, SearchTarget &t)
 			set = has(key.value[0]);
 		return key.op == Op::keyword ? set : !set;
 	}
+	default:
+		return false;
+	}
+}
+
+// The size and date keys.
+bool matches_size_or_date(const SearchKey &key, SearchTarget &t)
+{
+	using Op = SearchKey::Op;
+	switch (key.op) {
 	case Op::larger:
 		return t.file->vsize > key.number;
 	case Op::smaller:
@@ -425,22 +417,33 @@ bool matches(const SearchKey &key, SearchTarget &t)
 		return t.internal_day() < key.day;
 	case Op::on:
 		return t.internal_day() == key.day;
-	case Op::sentsince:
-	case Op::sentbefore:
-	case Op::senton: {
-		if (!t.load())
-			return false;
-		// The sender's own calendar day, "disregarding time and timezone" (RFC 3501 6.4.4).
-		auto date = t.parsed->date_with_zone();
-		if (!date)
-			return false;
-		std::int64_t d = day_of(date->unix_time + date->zone_offset);
-		return key.op == Op::sentsince ? d >= key.day : key.op == Op::sentbefore ? d < key.day : d == key.day;
+	default:
+		break;
 	}
+	if (!t.load())
+		return false;
+	// The sender's own calendar day, "disregarding time and timezone" (RFC 3501 6.4.4).
+	auto date = t.parsed->date_with_zone();
+	if (!date)
+		return false;
+	std::int64_t d = day_of(date->unix_time + date->zone_offset);
+	return key.op == Op::sentsince ? d >= key.day : key.op == Op::sentbefore ? d < key.day : d == key.day;
+}
+
+// The keys that look for text in the header or the body, ignoring case.
+bool matches_text(const SearchKey &key, SearchTarget &t)
+{
+	using Op = SearchKey::Op;
+	if (!t.load())
+		return false;
+	auto header_has = [&](std::string_view field, std::string_view value) {
+		auto h = t.parsed->header_value(field);
+		return h && contains_nocase(*h, value);
+	};
+	switch (key.op) {
 	case Op::header:
-		if (key.value.empty()) {
-			return t.load() && t.parsed->header_value(key.str).has_value();
-		}
+		if (key.value.empty())
+			return t.parsed->header_value(key.str).has_value();
 		return header_has(key.str, key.value);
 	case Op::from:
 		return header_has("From", key.str);
@@ -453,9 +456,24 @@ bool matches(const SearchKey &key, SearchTarget &t)
 	case Op::subject:
 		return header_has("Subject", key.str);
 	case Op::body:
-		return t.load() && contains_nocase(t.parsed->body(), key.str);
-	case Op::text:
-		return t.load() && contains_nocase(t.bytes.data(), key.str);
+		return contains_nocase(t.parsed->body(), key.str);
+	default: // Op::text
+		return contains_nocase(t.bytes.data(), key.str);
+	}
+}
+
+bool matches(const SearchKey &key, SearchTarget &t)
+{
+	using Op = SearchKey::Op;
+	switch (key.op) {
+	case Op::all:
+		return true;
+	case Op::larger: case Op::smaller: case Op::since: case Op::before: case Op::on:
+	case Op::sentsince: case Op::sentbefore: case Op::senton:
+		return matches_size_or_date(key, t);
+	case Op::header: case Op::from: case Op::to: case Op::cc: case Op::bcc: case Op::subject:
+	case Op::body: case Op::text:
+		return matches_text(key, t);
 	case Op::not_:
 		return key.children.empty() || !matches(key.children[0], t);
 	case Op::or_:
@@ -470,8 +488,9 @@ bool matches(const SearchKey &key, SearchTarget &t)
 		return key.set.contains(t.seq, t.max_seq);
 	case Op::uid:
 		return key.set.contains(t.file->uid, t.max_uid);
+	default:
+		return matches_flag(key, t);
 	}
-	return false;
 }
 
 // Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
@@ -540,7 +559,7 @@ bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 			s_.conn_.send(" " + std::to_string(cmd_.uid ? v.uid : i + 1));
 	}
 	s_.conn_.send("\r\n");
-	s_.done_ok(cmd_, "Search completed", cmd_.uid);
+	s_.done_ok(cmd_, "Search completed");
 	return true;
 }
 

@@ -16,6 +16,7 @@
 // view changes only with what is sent, so the rest is reported later, nothing lost.
 #pragma once
 
+#include "base/fd.hpp"
 #include "net/connection.hpp"
 #include "imap/imap-parser.hpp"
 #include "storage/maildir.hpp"
@@ -73,7 +74,7 @@ private:
 	class CopyJob;   // imap-copy.cpp
 	class StoreJob;  // imap-selected.cpp
 	class SearchJob; // imap-selected.cpp
-	class ListJob;   // imap-session.cpp
+	class ListJob;   // imap-mailboxes.cpp
 
 	// A command that does its work in slices (COPY of many messages, ...): while one runs the
 	// session reads no further command, and the connection calls produce() whenever its output
@@ -90,6 +91,42 @@ private:
 	// Ends the slice: the connection calls produce() again only in the loop's next iteration.
 	void yield();
 
+	// The command table (imap-commands.cpp): what execute() looks a parsed command up in. Each
+	// command's own state lives in its handler's object (FetchJob, CopyJob, ...), not here.
+	using Handler = void (ImapSession::*)(const ImapCommand &cmd);
+	enum CommandFlag : unsigned {
+		// Has a UID form (UID FETCH, ...; UID EXPUNGE from RFC 4315); the parser refuses UID
+		// before any other verb.
+		uid_form = 1u << 0,
+		// Names messages by sequence number unless in its UID form: no EXPUNGE may be sent
+		// before its tagged reply, as it would renumber under the client (RFC 3501 7.4.1).
+		sequence_numbers = 1u << 1,
+		// Changes the selected mailbox: refused when it was opened with EXAMINE.
+		read_write = 1u << 2,
+	};
+	struct CommandSpec {
+		ImapVerb verb;
+		Handler handler;
+		unsigned states; // state_bit() of each State the command is valid in
+		unsigned flags;  // CommandFlag
+	};
+	static constexpr unsigned state_bit(State s) { return 1u << static_cast<unsigned>(s); }
+	static const CommandSpec *find_command(ImapVerb verb);
+	// Why the command cannot run in the current state: the tagged reply, if one is due.
+	void refuse_in_state(const ImapCommand &cmd, const CommandSpec &spec);
+	// May the reply to `cmd` be preceded by EXPUNGE responses?
+	static bool expunge_allowed(const ImapCommand &cmd);
+
+	// Commands with nothing but a reply or two (imap-commands.cpp).
+	void capability(const ImapCommand &cmd);
+	void noop(const ImapCommand &cmd);
+	void logout(const ImapCommand &cmd);
+	void starttls(const ImapCommand &cmd);
+	void namespace_(const ImapCommand &cmd);
+	void check(const ImapCommand &cmd);
+	void close_or_unselect(const ImapCommand &cmd);
+	void append_without_literal(const ImapCommand &cmd);
+
 	// Input.
 	void command_line(std::string_view line);
 	void literal_start(const LiteralSpec &lit);
@@ -102,26 +139,34 @@ private:
 	// Replies.
 	void untagged(std::string_view text);
 	void tagged(const std::string &tag, std::string_view status, std::string_view text);
-	// The tagged OK of a command that may report mailbox changes first.
-	void done_ok(const ImapCommand &cmd, std::string_view text, bool allow_expunge = true);
+	// The tagged OK of a command that may report mailbox changes first (EXPUNGE only where
+	// expunge_allowed()).
+	void done_ok(const ImapCommand &cmd, std::string_view text);
 
-	// Not authenticated.
+	// Not authenticated (imap-auth.cpp).
+	void login_command(const ImapCommand &cmd);
 	void login(const std::string &tag, const std::string &user, std::string_view password);
 	void fail_login(const std::string &tag);
 	void authenticate(const ImapCommand &cmd);
 	void sasl_line(std::string_view line);
 
-	// Authenticated.
+	// Authenticated: mailboxes (imap-mailboxes.cpp).
 	std::optional<std::string> mailbox_dir(const ImapCommand &cmd, const std::string &name);
-	void select(const ImapCommand &cmd, bool read_only);
+	// Opens the existing mailbox named by cmd.args[0] into `mb`; its directory, or nothing
+	// once the NO has been sent.
+	std::optional<std::string> open_mailbox(const ImapCommand &cmd, Mailbox &mb);
+	void select(const ImapCommand &cmd); // and EXAMINE
 	void close_mailbox();
-	void list(const ImapCommand &cmd, bool lsub);
+	void list(const ImapCommand &cmd); // and LSUB
 	void status(const ImapCommand &cmd);
 	void create_delete_rename(const ImapCommand &cmd);
-	void subscribe(const ImapCommand &cmd, bool on);
+	void subscribe(const ImapCommand &cmd); // and UNSUBSCRIBE
+	// APPEND (imap-append.cpp).
 	void append_literal_begin(const LiteralSpec &lit);
+	void append_write(std::string_view chunk);
 	void append_finish(const ImapCommand &cmd);
 	void append_discard();
+	// IDLE (imap-idle.cpp).
 	void idle_start(const ImapCommand &cmd);
 	void idle_done(bool ok);
 
@@ -130,6 +175,10 @@ private:
 	// keeps what the client was told) and sync_pending_ says so. With `reload` false, against
 	// the mailbox as last read (what is still pending), without looking at the disk.
 	void sync(bool allow_expunge, bool reload = true);
+	// sync()'s parts: reading the mailbox again if it changed (false when that failed), and
+	// adding the messages from mailbox_.messages()[first] on to the view, with EXISTS and RECENT.
+	bool sync_reload();
+	void sync_new(std::size_t first);
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
 	std::string flags_of(const ViewMessage &v) const;
@@ -156,7 +205,7 @@ private:
 	Input input_ = Input::command;
 	std::string cmd_;              // the command so far, literals inline
 	std::string rejected_reply_;   // sent once a refused LITERAL+ literal has been skipped
-	int append_fd_ = -1;           // APPEND's message literal, streaming into tmp/
+	Fd append_fd_;                 // APPEND's message literal, streaming into tmp/
 	std::string append_path_;
 	std::uint64_t append_vsize_ = 0;
 	bool append_last_cr_ = false;
