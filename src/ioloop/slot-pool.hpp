@@ -20,8 +20,9 @@ namespace ioloop_detail {
 
 // Where a loop's timeouts live: line-sized, line-aligned slots carved from blocks that
 // grow geometrically and are freed with the loop. Taking or returning a slot is a few
-// instructions (malloc and free were half the cost of timeout_add and of a cancel + add), and
-// a timeout is exactly one cache line. A block is not returned to the system before the loop
+// instructions where malloc and free were a large part of timeout_add (figures in
+// doc/performance.md, "The timeout queue's measured choices"), and a timeout is exactly one
+// cache line. A block is not returned to the system before the loop
 // goes: a loop keeps the memory of the most timeouts it had at once, 64 bytes each.
 class SlotPool {
 public:
@@ -58,8 +59,7 @@ public:
 			fresh_ += slot_size;
 			ASAN_UNPOISON_MEMORY_REGION(p, slot_size);
 			// A fresh slot has not been used for long (or ever): fetch the ones
-			// coming next while this one is written (timeout_add at 100000
-			// timeouts, bench-timers: about 1.35 -> 1.2 times libev's).
+			// coming next while this one is written (measured: doc/performance.md).
 			__builtin_prefetch(fresh_ + 4 * slot_size, 1);
 		}
 		in_use_++;
@@ -83,7 +83,7 @@ private:
 		Block *next;
 		std::size_t bytes;
 	};
-	[[gnu::noinline, gnu::visibility("hidden")]] void add_block()
+	void add_block()
 	{
 		// 15 slots, then twice as many each time up to 4095 (256 KiB blocks). Handed out
 		// by bumping a pointer, so a slot is first written when it is used.

@@ -14,7 +14,7 @@ RESULTS, DOC = sys.argv[1], sys.argv[2]
 PLOTS = os.path.join(DOC, 'perf')
 OURS = ['ioloop-c', 'ioloop-cpp']
 CHAIN_ORDER = ['ioloop-c', 'ioloop-cpp', 'libev', 'libevent', 'epoll-floor']
-TARGETS = {'off': 100, 'on': 250}          # the issue's epoll targets, instructions per event
+TARGETS = {'off': 100, 'on': 250}          # the project's epoll targets, instructions per event
 # Why a target stays missed, for the targets whose reasons are not in the numbers themselves; shown
 # only while a target whose name starts with one of the prefixes is missed. Written from the profiles of the last work on each.
 MISSED_NOTES = [
@@ -48,7 +48,7 @@ MISSED_NOTES = [
      'ioctl) on every read event, to fill the event\'s `data` as FreeBSD does: one system call an '
      'event more than the epoll handler.'),
 ]
-ISSUE_PEERS = {'libev': (156, 295), 'libevent': (329, 1571), 'epoll-floor': (53, None)}
+EARLIER_PEERS = {'libev': (156, 295), 'libevent': (329, 1571), 'epoll-floor': (53, None)}
 
 
 def machine():
@@ -274,7 +274,7 @@ def plot_maild(ml, stamp):
 
 
 def maild_targets(ml):
-    """The issue's maild targets: (what, target, measured, met) for each."""
+    """The project's maild targets: (what, target, measured, met) for each."""
     out = []
     if ml is None:
         return out
@@ -416,11 +416,11 @@ def maild_section(w):
     checks = [f'{what}: {got} (target {want}: {"met" if ok else "missed"})'
               for what, want, got, ok in maild_targets(ml)]
     if checks:
-        w('Against the issue\'s targets: ' + '; '.join(checks) + '.')
+        w('Against the project\'s targets: ' + '; '.join(checks) + '.')
         w('')
 
 
-# ---- the issue's targets, in one table ---------------------------------------------------------
+# ---- the project's targets, in one table ---------------------------------------------------------
 def worst(pairs):
     """The pair with the largest ratio, as 'value (N=n)'."""
     n, v = max(pairs, key=lambda p: p[1])
@@ -549,7 +549,7 @@ def targets_section(w):
     if not rows:
         return
     met = sum(1 for r in rows if r[3])
-    w('## Against the issue\'s targets')
+    w('## Against the project\'s targets')
     w('')
     w(f'{met} of {len(rows)} met in this run. Wall-clock ratios are medians of alternating rounds on a')
     w('shared VM and move by several percent from run to run; the instruction and syscall counts do not.')
@@ -654,9 +654,9 @@ w('`valgrind --tool=callgrind` on `bench-chain --only=<contender> --n=1000 --a=1
 w('select) with W=0 and with W=20000; the difference divided by 20000 is the user-space')
 w('instruction count of one event: the loop\'s dispatch plus the callback\'s own work (its `recv`,')
 w('`send` and bookkeeping, the same code in every contender: about 64 instructions here). The')
-w('issue\'s targets for the epoll handler: at most 100 plain and 250 with the timeout re-arm.')
+w('project\'s targets for the epoll handler: at most 100 plain and 250 with the timeout re-arm.')
 w('')
-w('| build | contender | plain | re-arm | target plain / re-arm | issue\'s measurement |')
+w('| build | contender | plain | re-arm | target plain / re-arm | earlier figure, another machine |')
 w('|---|---|---:|---:|---|---|')
 for h in HANDLERS:
     for c in CHAIN_ORDER:
@@ -667,11 +667,11 @@ for h in HANDLERS:
         if target and p is not None and q is not None:
             target += ' (' + ('met' if p <= 100 else 'missed') + ' / ' + \
                 ('met' if q <= 250 else 'missed') + ')'
-        issue = ISSUE_PEERS.get(c) if h == HANDLERS[0] else None
-        issue_s = '' if issue is None else f'{issue[0]} / {issue[1] if issue[1] else "—"}'
+        earlier = EARLIER_PEERS.get(c) if h == HANDLERS[0] else None
+        earlier_s = '' if earlier is None else f'{earlier[0]} / {earlier[1] if earlier[1] else "—"}'
         backend = h if c in OURS or h != 'kevent' else 'epoll'
         who = c if c in OURS or c == 'epoll-floor' else f'{c} ({backend})'
-        w(f'| {h} | {who} | {fmt(p, 1)} | {fmt(q, 1)} | {target} | {issue_s} |')
+        w(f'| {h} | {who} | {fmt(p, 1)} | {fmt(q, 1)} | {target} | {earlier_s} |')
 w('')
 for t, label in (('off', 'plain'), ('on', 'with the idle-timeout re-arm')):
     rows = split(HANDLERS[0], 'ioloop-c', t)
@@ -711,7 +711,7 @@ w('Idle connections: in bench.c the chains travel all N pairs, so a larger N als
 w('working set of sockets, whose kernel state falls out of the cache (the bare epoll loop slows')
 w('as much as any). The `plain-ring` rows (`bench-chain --ring=100`) keep the chains on the first')
 w('100 pairs and leave the other N - 100 watched but idle, the case of a mail server\'s idle')
-w('sessions; that is what the issue\'s "cost does not grow with idle fds" target is judged on.')
+w('sessions; that is what the project\'s "cost does not grow with idle fds" target is judged on.')
 w('')
 plots = []
 for variant, a in [(v, a) for v in ('plain', 'rearm') for a in ('1', '100', '1000')] + [('plain-ring', '100')]:
