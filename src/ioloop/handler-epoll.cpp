@@ -123,9 +123,4 @@ void run(ioloop &loop, int max_wait_ms)
 	}
 }
 
-bool wakeup_init(ioloop &) { return false; }
-void wakeup(ioloop &) noexcept {}
-bool signal_watch(ioloop &, int) { return false; }
-void signal_unwatch(ioloop &, int) noexcept {}
-
 } // namespace ioloop_handler

@@ -32,15 +32,20 @@ void remove(ioloop &loop, io_file &file, bool closed) noexcept;
 // Stops calling dispatch once loop.running is false.
 void run(ioloop &loop, int max_wait_ms);
 
-// Optional: a handler that can deliver wakeups itself (kevent: EVFILT_USER) returns true, and
-// the core then calls wakeup() from any thread and expects ioloop_detail::wakeup_received() from
-// run(). Returning false makes the core watch an eventfd of its own like any io.
+// Optional hooks. handler-defaults.cpp defines each one weakly as "not supported" (false, or
+// nothing), so a handler without them needs no lines at all; a handler's own definition
+// replaces the default at link time.
+//
+// A handler that can deliver wakeups itself (kevent: EVFILT_USER) returns true from
+// wakeup_init(), and the core then calls wakeup() from any thread and expects
+// ioloop_detail::wakeup_received() from run(). Returning false makes the core watch an eventfd
+// of its own like any io.
 bool wakeup_init(ioloop &loop);
 void wakeup(ioloop &loop) noexcept;
 
-// Optional: a handler that can watch signals itself (kevent: EVFILT_SIGNAL) returns true and
-// later calls ioloop_detail::signal_raised() from run(). Returning false makes the core use
-// its self-pipe signal handler.
+// A handler that can watch signals itself (kevent: EVFILT_SIGNAL) returns true and later calls
+// ioloop_detail::signal_raised() from run(). Returning false makes the core use its self-pipe
+// signal handler.
 bool signal_watch(ioloop &loop, int signo);
 void signal_unwatch(ioloop &loop, int signo) noexcept;
 

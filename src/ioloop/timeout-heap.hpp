@@ -2,14 +2,14 @@
 // equal deadlines in the order they were armed. Each entry knows where it is, so removal needs no
 // search, and nothing here allocates once the arrays have grown to the number of timeouts.
 //
-// Two structures share the order (why, as measured with test/bench/bench-timers and callgrind):
+// Two structures share the order (why: test/bench/bench-timers and callgrind; the figures are in
+// doc/performance.md, "The timeout queue's measured choices"):
 // - A 4-ary min-heap for any deadline: O(log n).
 //   - A node is {deadline, entry}: 16 bytes, so the four children of a node, keys and entries
 //     together, are one 64-byte line (the array is aligned so that every family starts on one).
 //     A sift reads one line per level, plus the entry of a node it moves (whose index changes).
-//     Keys of 16 bytes in an array parallel to the entry pointers cost a second line per level,
-//     which at 100000 timeouts made a cancel + add twice libev's (whose nodes are the same
-//     {time, watcher}).
+//     Keys of 16 bytes in an array parallel to the entry pointers cost a second line per level
+//     (libev's nodes are the same {time, watcher}).
 //   - The sequence that breaks ties is not in the node but in the entry (Entry::node_seq), read
 //     only when two deadlines are equal, which is rare in the heap: timeouts sharing an interval
 //     arm in order and go to the run. It is the sequence the node was placed with, and it does
@@ -38,22 +38,14 @@
 #include <limits>
 #include <new>
 
-// With AddressSanitizer, free slots are poisoned, so a timeout used after it was freed is still
-// reported although its memory stays in the pool. Without, the macros do nothing.
-#if defined(__has_include)
-#if __has_include(<sanitizer/asan_interface.h>)
-#include <sanitizer/asan_interface.h>
-#endif
-#endif
-#ifndef ASAN_POISON_MEMORY_REGION
-#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
-#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
-#endif
+#include "slot-pool.hpp"
 
 namespace ioloop_detail {
 
-// Members that may be out of line are [[gnu::visibility("hidden")]]: called directly, not through
-// the PLT as the shared library's exported symbols are (the conformance test has its own copy).
+// The members kept out of line ([[gnu::noinline]]) keep a caller's usual path short; each one
+// stays so only because callgrind counts more instructions without it (doc/performance.md, "Attributes in the timeout queue").
+// They are also hidden: called directly, not through the PLT as the shared library's exported
+// symbols are (the conformance test has its own copy).
 class TimeoutHeap {
 public:
 	// Embedded in each timeout: 24 bytes, so that a timeout is one cache line (loop-core.hpp).
@@ -68,92 +60,8 @@ public:
 	};
 	static constexpr std::uint32_t not_queued = ~0u;
 
-	// Where a loop's timeouts live: line-sized, line-aligned slots carved from blocks that
-	// grow geometrically and are freed with the loop. Taking or returning a slot is a few
-	// instructions (malloc and free were half the cost of timeout_add and of a cancel + add), and
-	// a timeout is exactly one cache line. A block is not returned to the system before the loop
-	// goes: a loop keeps the memory of the most timeouts it had at once, 64 bytes each.
-	class Slots {
-	public:
-		static constexpr std::size_t slot_size = 64;
-		Slots() = default;
-		Slots(const Slots &) = delete;
-		Slots &operator=(const Slots &) = delete;
-		~Slots()
-		{
-			while (Block *b = blocks_) {
-				blocks_ = b->next;
-				ASAN_UNPOISON_MEMORY_REGION(b, b->bytes);
-				::operator delete(b, std::align_val_t{slot_size});
-			}
-		}
-		// A slot can be taken without allocating (take_ready).
-		bool ready() const { return free_ != nullptr || fresh_ != fresh_end_; }
-		// Throws bad_alloc.
-		void *get()
-		{
-			if (!ready())
-				add_block();
-			return take_ready();
-		}
-		void *take_ready()
-		{
-			void *p;
-			if (Free *f = free_) { // the most recently freed: likely still in the cache
-				ASAN_UNPOISON_MEMORY_REGION(f, slot_size);
-				free_ = f->next;
-				p = f;
-			} else {
-				p = fresh_;
-				fresh_ += slot_size;
-				ASAN_UNPOISON_MEMORY_REGION(p, slot_size);
-				// A fresh slot has not been used for long (or ever): fetch the ones
-				// coming next while this one is written (timeout_add at 100000
-				// timeouts, bench-timers: about 1.35 -> 1.2 times libev's).
-				__builtin_prefetch(fresh_ + 4 * slot_size, 1);
-			}
-			in_use_++;
-			return p;
-		}
-		std::size_t in_use() const { return in_use_; }
-		void put(void *p)
-		{
-			auto *f = static_cast<Free *>(p);
-			f->next = free_;
-			free_ = f;
-			in_use_--;
-			ASAN_POISON_MEMORY_REGION(p, slot_size);
-		}
-
-	private:
-		struct Free {
-			Free *next;
-		};
-		struct Block { // in the block's first slot
-			Block *next;
-			std::size_t bytes;
-		};
-		[[gnu::noinline, gnu::visibility("hidden")]] void add_block()
-		{
-			// 15 slots, then twice as many each time up to 4095 (256 KiB blocks). Handed out
-			// by bumping a pointer, so a slot is first written when it is used.
-			std::size_t n = next_block_slots_;
-			void *mem = ::operator new(n * slot_size, std::align_val_t{slot_size});
-			if (next_block_slots_ < 4096)
-				next_block_slots_ *= 2;
-			auto *b = static_cast<Block *>(mem);
-			b->next = blocks_;
-			b->bytes = n * slot_size;
-			blocks_ = b;
-			fresh_ = static_cast<char *>(mem) + slot_size;
-			fresh_end_ = static_cast<char *>(mem) + n * slot_size;
-			ASAN_POISON_MEMORY_REGION(fresh_, std::size_t(fresh_end_ - fresh_));
-		}
-		Free *free_ = nullptr;
-		char *fresh_ = nullptr, *fresh_end_ = nullptr;
-		Block *blocks_ = nullptr;
-		std::size_t next_block_slots_ = 16, in_use_ = 0;
-	};
+	// Where the timeouts live (slot-pool.hpp).
+	using Slots = SlotPool;
 	Slots slots;
 	// The entry whose callback is running (timeouts.cpp): the one timeout that may not be freed
 	// the moment it is removed.
@@ -193,7 +101,7 @@ public:
 
 	// The earliest entry if its deadline is at or before now_us, else null. Brings stale nodes up
 	// to date on the way, which is where the moves that lazy re-arms skipped are paid.
-	[[gnu::visibility("hidden")]] Entry *first_due(std::int64_t now_us)
+	Entry *first_due(std::int64_t now_us)
 	{
 		for (;;) {
 			bool in_run;
@@ -238,14 +146,14 @@ public:
 	// Queues an entry that is not queued. The caller has reserved room for it. `may_grow`: the
 	// run may allocate to take it (for a new timeout: timeout_add allocates anyway), else it goes
 	// to the heap when the run is full. Returns e, so that a caller may end with a tail call.
-	[[gnu::visibility("hidden")]] Entry *push(Entry *e, std::int64_t deadline_us, bool may_grow = true)
+	Entry *push(Entry *e, std::int64_t deadline_us, bool may_grow = true)
 	{
 		*e = armed(deadline_us);
 		return push_armed(e, may_grow);
 	}
 	// push in two steps, for a timeout being built: its entry is written with the rest of it.
 	Entry armed(std::int64_t deadline_us) { return Entry{deadline_us, next_seq_++, 0, not_queued}; }
-	[[gnu::visibility("hidden")]] Entry *push_armed(Entry *e, bool may_grow)
+	Entry *push_armed(Entry *e, bool may_grow)
 	{
 		// The newest sequence: in order after the run's last key unless its deadline is earlier.
 		if (e->deadline_us < run_last_deadline_)
@@ -264,8 +172,8 @@ public:
 		erase_at(at);
 	}
 	// Takes out the entry whose index was `at`, without touching that entry: it may be freed
-	// already. Out of line, so that a caller may end with it as a tail call.
-	[[gnu::noinline, gnu::visibility("hidden")]] void erase_at(std::uint32_t at)
+	// already.
+	void erase_at(std::uint32_t at)
 	{
 		if (at & run_bit)
 			run_remove(at);
@@ -276,7 +184,7 @@ public:
 	// Moves a queued entry to a new deadline, behind every entry already armed for that deadline.
 	// The same or later than its current deadline: lazy (see the top of this file). Earlier: its
 	// node may hold a key above the new one, so the entry is queued again at once.
-	[[gnu::visibility("hidden")]] void rearm(Entry *e, std::int64_t deadline_us)
+	void rearm(Entry *e, std::int64_t deadline_us)
 	{
 		bool earlier = deadline_us < e->deadline_us;
 		std::uint64_t lead = next_seq_++ - e->node_seq;
@@ -288,7 +196,7 @@ public:
 
 	// The entry first_due just returned, re-armed at a deadline no earlier than its own (a
 	// repeating timeout as it fires): it moves now, since it would at once anyway.
-	[[gnu::visibility("hidden")]] void rearm_first(Entry *e, std::int64_t deadline_us)
+	void rearm_first(Entry *e, std::int64_t deadline_us)
 	{
 		e->deadline_us = deadline_us;
 		e->node_seq = next_seq_++;
@@ -316,13 +224,13 @@ private:
 	// Equal deadlines are rare in the heap (see the top), so the entries are read only then.
 	static bool less(const Node &a, const Node &b)
 	{
-		if (a.deadline_us != b.deadline_us) [[likely]]
+		if (a.deadline_us != b.deadline_us)
 			return a.deadline_us < b.deadline_us;
 		return a.e->node_seq < b.e->node_seq;
 	}
 
 	// The least of the heap's root and the run's head, or null when both are empty.
-	[[gnu::visibility("hidden")]] const Node *least_node(bool &in_run) const
+	const Node *least_node(bool &in_run) const
 	{
 		const Node *h = size_ != 0 ? &nodes_[0] : nullptr;
 		const Node *r = run_live_ != 0 ? &run_cell(run_head_) : nullptr;
@@ -340,7 +248,7 @@ private:
 	// Queues a fresh entry that is in neither structure: into the run when it keeps the run in
 	// order and the run has room, else into the heap (whose capacity reserve() guarantees). Only
 	// a push of a new timeout may grow the run: firing and re-arming allocate nothing.
-	[[gnu::visibility("hidden")]] void insert(Entry *e, bool may_grow = false)
+	void insert(Entry *e, bool may_grow = false)
 	{
 		if (fits_run(e) && run_has_room(may_grow))
 			run_put(e, e->deadline_us);
@@ -348,7 +256,8 @@ private:
 			heap_insert(e);
 	}
 
-	// push_armed's way when the key fits the run but the ring is full.
+	// push_armed's way when the key fits the run but the ring is full. Out of line: inlined,
+	// timeout_add takes 7 instructions more.
 	[[gnu::noinline, gnu::visibility("hidden")]] Entry *push_run_full(Entry *e, bool may_grow)
 	{
 		if (run_make_room(may_grow))
@@ -359,7 +268,7 @@ private:
 	}
 
 	// The first entry (heap root or run head), fresh under a key no earlier than its node's.
-	[[gnu::visibility("hidden")]] void requeue_first(Entry *e, bool in_run)
+	void requeue_first(Entry *e, bool in_run)
 	{
 		if (in_run) {
 			run_pop_head();
@@ -373,7 +282,8 @@ private:
 	}
 
 	// Any queued entry under its real key, `seq` its arming order. Its node is not compared
-	// while it moves, so its tie-break may change first.
+	// while it moves, so its tie-break may change first. Out of line: inlined, an event with an
+	// idle-timeout re-arm takes 15 instructions more.
 	[[gnu::noinline, gnu::visibility("hidden")]] void requeue(Entry *e, std::uint64_t seq)
 	{
 		e->node_seq = seq;
@@ -397,7 +307,7 @@ private:
 
 	// Index (0-3) of the least key of a full family: the least of each pair, then of those two.
 	// As arithmetic: written with ?: (or with the nodes instead of indexes), compilers branch or
-	// repeat the compares, measured 20-70 instructions more per sift under callgrind.
+	// repeat the compares, which callgrind counted as more instructions per sift.
 	static std::size_t least_of_four(const Node *f)
 	{
 		std::size_t b01 = std::size_t(less(f[1], f[0]));
@@ -411,15 +321,13 @@ private:
 		n.e->index = static_cast<std::uint32_t>(i);
 	}
 
-	// Out of line, and called last (a tail call): inlined, its registers made push and so
-	// timeout_add save registers of their own, about ten instructions on every call.
-	[[gnu::noinline, gnu::visibility("hidden")]] Entry *heap_insert(Entry *e)
+	Entry *heap_insert(Entry *e)
 	{
 		sift_up(size_++, Node{e->deadline_us, e});
 		return e;
 	}
 
-	[[gnu::visibility("hidden")]] void heap_remove(std::size_t i)
+	void heap_remove(std::size_t i)
 	{
 		std::size_t last = --size_;
 		if (i == last)
@@ -433,6 +341,7 @@ private:
 		else // a leaf, as three nodes in four are: no sift, and none of the registers it needs
 			place(i, n);
 	}
+	// Out of line, the pair: inlined, timeout_remove takes 0.5-1.5 instructions more.
 	[[gnu::noinline, gnu::visibility("hidden")]] void sift_up_out(std::size_t i, Node n)
 	{
 		sift_up(i, n);
@@ -442,7 +351,7 @@ private:
 		sift_down(i, n);
 	}
 
-	[[gnu::visibility("hidden")]] void sift_up(std::size_t i, Node n)
+	void sift_up(std::size_t i, Node n)
 	{
 		while (i > 0) {
 			std::size_t p = parent(i);
@@ -459,7 +368,7 @@ private:
 	// among the latest (a stale root brought up to date) that saves a compare per level and the
 	// sift up stops at once. For a removal's moved last node it measured worse, so not there.
 	template <bool to_leaf = false>
-	[[gnu::visibility("hidden")]] void sift_down(std::size_t i, Node n)
+	void sift_down(std::size_t i, Node n)
 	{
 		const std::size_t size = size_;
 		for (;;) {
@@ -485,6 +394,7 @@ private:
 			place(i, n);
 	}
 
+	// Out of line: inlined, timeout_add takes a little more (0.15 instructions).
 	[[gnu::noinline, gnu::visibility("hidden")]] void grow(std::size_t want)
 	{
 		std::size_t cap = cap_ == 0 ? 64 : cap_;
@@ -510,7 +420,7 @@ private:
 
 	Node &run_cell(std::size_t position) const { return run_[position & (run_cap_ - 1)]; }
 
-	[[gnu::visibility("hidden")]] bool run_has_room(bool may_grow)
+	bool run_has_room(bool may_grow)
 	{
 		return run_tail_ - run_head_ < run_cap_ || run_make_room(may_grow);
 	}
@@ -526,21 +436,21 @@ private:
 		run_last_seq_ = e->node_seq;
 	}
 
-	[[gnu::visibility("hidden")]] void run_pop_head()
+	void run_pop_head()
 	{
 		run_head_++;
 		run_live_--;
 		run_skip_holes();
 	}
 
-	[[gnu::visibility("hidden")]] void run_remove(std::uint32_t at)
+	void run_remove(std::uint32_t at)
 	{
 		run_cell(at & run_position_mask).e = nullptr;
 		run_live_--;
 		run_skip_holes();
 	}
 
-	[[gnu::visibility("hidden")]] void run_skip_holes()
+	void run_skip_holes()
 	{
 		if (run_live_ == 0) { // empty: any key may start the next run
 			run_head_ = run_tail_;
@@ -554,7 +464,8 @@ private:
 
 	// The ring is full: squeezes the holes out if they are at least half of it (so the copying
 	// is paid for by the removals that made them), else doubles it if allowed. Never throws: when
-	// there is no room, the caller queues in the heap instead.
+	// there is no room, the caller queues in the heap instead. Out of line: inlined, an event
+	// with an idle-timeout re-arm takes 0.14 instructions more.
 	[[gnu::noinline, gnu::visibility("hidden")]] bool run_make_room(bool may_grow)
 	{
 		if (run_cap_ != 0 && run_live_ <= run_cap_ / 2) {

@@ -32,14 +32,15 @@ timeout *arm_new(ioloop &loop, timeout *t, std::int64_t deadline_us)
 	return from_entry(loop.timeouts.push(&t->heap, deadline_us, true));
 }
 
-// Out of line, so that timeout_reset's usual path saves no registers for it.
-[[gnu::noinline]] void push_again(ioloop &loop, timeout *t, std::int64_t deadline_us)
+void push_again(ioloop &loop, timeout *t, std::int64_t deadline_us)
 {
 	loop.timeouts.set_epoch(loop.wait_count);
 	loop.timeouts.push(&t->heap, deadline_us, false);
 }
 
-// timeout_reset outside the loop's callbacks, or of a one-shot that fired.
+// timeout_reset outside the loop's callbacks, or of a one-shot that fired. Out of line (as the
+// other *_slow): inlined, the usual path saves registers for it, 6 instructions more an
+// event with an idle-timeout re-arm (doc/performance.md, "Attributes in the timeout queue").
 [[gnu::noinline]] void reset_slow(ioloop &loop, timeout *t)
 {
 	std::int64_t deadline_us = arm_time(loop) + t->interval_us;
@@ -83,6 +84,8 @@ timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_
 	return arm_new(*loop, t, arm_time(*loop) + delay_us);
 }
 
+// timeout_add when the pool or the queue must grow. Out of line: inlined, timeout_add takes 3
+// instructions more.
 [[gnu::noinline]] timeout *add_c_slow(ioloop *loop, unsigned int msecs, timeout_callback_t *callback,
 				      void *context)
 {
@@ -97,11 +100,11 @@ timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_
 // it needs no with_errno either. Anything else takes add_c_slow.
 inline timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *callback, void *context)
 {
-	if (loop == nullptr || callback == nullptr || !loop->in_iteration) [[unlikely]]
+	if (loop == nullptr || callback == nullptr || !loop->in_iteration)
 		return add_c_slow(loop, msecs, callback, context);
 	TimeoutHeap &q = loop->timeouts;
 	// msecs * 1000 is far below max_interval_us
-	if (!q.slots.ready() || !q.reserved(q.slots.in_use() + 1)) [[unlikely]]
+	if (!q.slots.ready() || !q.reserved(q.slots.in_use() + 1))
 		return add_c_slow(loop, msecs, callback, context);
 	std::int64_t interval_us = std::int64_t(msecs) * 1000;
 	q.set_epoch(loop->wait_count);
@@ -118,7 +121,8 @@ void free_timeout(ioloop &loop, timeout *t)
 	loop.timeouts.slots.put(t);
 }
 
-// timeout_remove of a timeout with a release function, or of the one whose callback runs.
+// timeout_remove of a timeout with a release function, or of the one whose callback runs. Out of
+// line: inlined, timeout_remove takes 6 instructions more.
 [[gnu::noinline]] void remove_slow(ioloop &loop, timeout *t)
 {
 	if (t->heap.queued())
@@ -207,21 +211,19 @@ namespace iol::detail {
 
 extern "C" {
 
-// Flattened, these three: left to itself, the compiler called with_errno out of line, the
-// lambda's captures going through memory, 15-20 instructions more a call.
-[[gnu::flatten]] struct timeout *timeout_add_to(struct ioloop *loop, unsigned int msecs,
+struct timeout *timeout_add_to(struct ioloop *loop, unsigned int msecs,
 			       timeout_callback_t *callback, void *context)
 {
 	return add_c(loop, msecs, callback, context);
 }
 
-[[gnu::flatten]] struct timeout *timeout_add(unsigned int msecs, timeout_callback_t *callback,
+struct timeout *timeout_add(unsigned int msecs, timeout_callback_t *callback,
 					      void *context)
 {
 	return add_c(current_ioloop, msecs, callback, context);
 }
 
-[[gnu::flatten]] struct timeout *timeout_add_short(unsigned int msecs,
+struct timeout *timeout_add_short(unsigned int msecs,
 						    timeout_callback_t *callback, void *context)
 {
 	return add_c(current_ioloop, msecs, callback, context);
@@ -256,12 +258,12 @@ void timeout_remove(struct timeout **timeout)
 	ioloop &loop = *t->loop;
 	// The usual case (a C timeout, not the running one) calls nothing, so that it saves no
 	// registers.
-	if (t->release != nullptr || &t->heap == loop.timeouts.running) [[unlikely]] {
+	if (t->release != nullptr || &t->heap == loop.timeouts.running) {
 		remove_slow(loop, t);
 		return;
 	}
 	// Freed at once, so that a timeout added next reuses its slot while it is still in the
-	// cache (a cancel + add at 100000 timeouts measured a cache miss less). Freed first, then
+	// cache (fewer cache misses for a cancel + add). Freed first, then
 	// taken out of the queue, which does not read it: that is a tail call.
 	std::uint32_t at = t->heap.index;
 	t->~timeout();
@@ -277,7 +279,7 @@ void timeout_reset(struct timeout *timeout)
 	ioloop &loop = *timeout->loop;
 	// The usual case (inside a callback, still queued) calls nothing but, maybe, a tail call, so
 	// that it saves no registers.
-	if (!loop.in_iteration || !timeout->heap.queued()) [[unlikely]] {
+	if (!loop.in_iteration || !timeout->heap.queued()) {
 		reset_slow(loop, timeout);
 		return;
 	}

@@ -197,11 +197,11 @@ for h in "${handler_list[@]}"; do
 	done
 done
 
-# maild against Dovecot (issue 6, parts 4 and 5): sessions/s, latency, CPU, RSS, idle connections.
+# maild against Dovecot: sessions/s, latency, CPU, RSS, idle connections.
 # Bounded by itself (every run stops after its duration); 127.0.0.1 only.
 if [ $maild_load -eq 1 ]; then
 	echo "== maild load ($maild_tree; Dovecot: $(grep '^dovecot=' "$results/machine.txt" | cut -d= -f2-))"
-	maild_args=(--build="$maild_tree" --out="$results")
+	maild_args=(--build="$maild_tree" --out="${results#"$root"/}")  # relative: the command is printed in doc/performance.md
 	[ $quick -eq 1 ] && maild_args+=(--quick)
 	if ! python3 test/bench/maild-load.py "${maild_args[@]}" >"$results/maild-load.log" 2>&1; then
 		echo "   maild load: errors or failure, see $results/maild-load.log"

@@ -1,4 +1,4 @@
-"""curl against maild's IMAP, as CLIENTS.md runs it: LIST, fetch by ;UID= and ;MAILINDEX= (byte-exact),
+"""curl against maild's IMAP, as doc/clients.md runs it: LIST, fetch by ;UID= and ;MAILINDEX= (byte-exact),
 ?UNSEEN (SEARCH UNSEEN, before and after fetching), upload with -T (APPEND, waits for '+'), -X 'UID STORE ... +FLAGS (\\Deleted)'
 then -X EXPUNGE, exit 78 for a missing message, 67 for a bad password, --sasl-ir."""
 import os

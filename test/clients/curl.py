@@ -1,4 +1,4 @@
-"""curl against maild, as CLIENTS.md runs it: list, fetch (byte-exact), UIDL, TOP, --sasl-ir,
+"""curl against maild, as doc/clients.md runs it: list, fetch (byte-exact), UIDL, TOP, --sasl-ir,
 and delete with -X DELE -I (applied at curl's QUIT)."""
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""fetchmail 6.4 -p IMAP against maild, as CLIENTS.md runs it: keep mode fetches the unseen messages
+"""fetchmail 6.4 -p IMAP against maild, as doc/clients.md runs it: keep mode fetches the unseen messages
 (SEARCH UNSEEN UNDELETED, RFC822.HEADER, BODY.PEEK[TEXT]) and marks them \\Seen in the Maildir, so
 a second run finds nothing and new mail alone is fetched next; delete mode (STORE \\Deleted,
 EXPUNGE after each message, renumbering from the '* n EXPUNGE' replies) fetches everything and

@@ -1,4 +1,4 @@
-"""fetchmail 6.4 against maild, as CLIENTS.md runs it: keep mode (LAST, UIDL, LIST n, RETR), then
+"""fetchmail 6.4 against maild, as doc/clients.md runs it: keep mode (LAST, UIDL, LIST n, RETR), then
 delete mode (TOP n 99999999, DELE, QUIT). What the MDA got must be the sample messages (fetchmail
 delivers LF line ends and adds a Received: line; both are normalised away)."""
 import os

@@ -1,4 +1,4 @@
-"""mbsync (isync 1.4.4) against maild, with the configuration from CLIENTS.md: a pull of INBOX and a
+"""mbsync (isync 1.4.4) against maild, with the configuration in doc/clients.md: a pull of INBOX and a
 folder (the messages' bytes arrive; line ends and mbsync's X-TUID header aside), a second run that
 changes nothing, a maild restart that mbsync does not notice (same UIDVALIDITY, nothing downloaded
 again), a push of a local message (Sync All: APPEND with UIDPLUS; it appears in maild's Maildir) and

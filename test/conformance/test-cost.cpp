@@ -1,4 +1,4 @@
-// Semantic 13 of DESIGN.md, as far as a test can show it: no heap allocation per dispatched event
+// doc/design.md, semantic 13, as far as a test can show it: no heap allocation per dispatched event
 // or fired timeout (counted by replacing operator new), and a randomized check of the timeout
 // heap against a simple reference model. Speed itself is shown by test/bench, never here.
 #include "fixtures.hpp"

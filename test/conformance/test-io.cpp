@@ -1,4 +1,4 @@
-// Semantics 1-5, 8-10 of DESIGN.md: how ios are called, removed, added, stopped and refused.
+// doc/design.md, semantics 1-5 and 8-10: how ios are called, removed, added, stopped and refused.
 #include "fixtures.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// Semantics 11 and 12 of DESIGN.md: signals in loop context, EINTR, wakeup and post across threads.
+// doc/design.md, semantics 11 and 12: signals in loop context, EINTR, wakeup and post across threads.
 #include "fixtures.hpp"
 
 #include <atomic>

@@ -1,4 +1,4 @@
-// Semantics 6 and 7 of DESIGN.md: timeout order, period, removal, reset, and the two clocks.
+// doc/design.md, semantics 6 and 7: timeout order, period, removal, reset, and the two clocks.
 #include "fixtures.hpp"
 #include "test-hooks.hpp"
 

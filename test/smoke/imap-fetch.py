@@ -177,7 +177,7 @@ with Root() as root:
         r.cmd("LOGOUT")
         r.close()
 
-        # curl, as CLIENTS.md uses it.
+        # curl, as doc/clients.md runs it.
         if shutil.which("curl"):
             url = "imap://127.0.0.1:%d/" % m.imap_port
 

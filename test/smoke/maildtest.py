@@ -83,7 +83,7 @@ class Root:
         with open(self.passwd, "w") as f:
             f.write("# test accounts\n\n")
             for name, (field, _) in users.items():
-                f.write("%s:%s:1000:1000::/home/%s::\n" % (name, field, name))
+                f.write("%s:%s:1000:1000::::\n" % (name, field))
             f.write(extra)
 
     def maildir(self, user):
@@ -118,7 +118,7 @@ class Root:
 
 
 def run_fetchmail(root, protocol, port, mode, flags):
-    """fetchmail as CLIENTS.md runs it (0600 rc file, an MDA script writing one file per message,
+    """fetchmail as doc/clients.md runs it (0600 rc file, an MDA script writing one file per message,
     --sslproto '') against alice; returns the CompletedProcess and the delivered messages. One
     idfile for every run: fetchmail remembers UIDLs between runs."""
     d = os.path.join(root.dir, "fm-" + mode)
@@ -142,7 +142,7 @@ def run_fetchmail(root, protocol, port, mode, flags):
 
 
 def curl(*args, user="alice:open sesame"):
-    """curl as CLIENTS.md runs it against maild (-sS, 10 s at most, -u user); the CompletedProcess."""
+    """curl as doc/clients.md runs it against maild (-sS, 10 s at most, -u user); the CompletedProcess."""
     return subprocess.run(["curl", "-sS", "--max-time", "10", "-u", user] + list(args),
                           capture_output=True, timeout=20)
 

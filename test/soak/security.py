@@ -1,4 +1,4 @@
-"""Security checks of issue 7 item 6 that the smoke tests do not make (see doc/security.md):
+"""Security checks that the smoke tests do not make (see doc/security.md):
   - POP3 before login: no command reaches the store (STAT, LIST, UIDL, RETR, TOP, DELE, RSET,
     NOOP, PASS without USER, QUIT), and nothing on disk changes;
   - POP3 AUTH PLAIN with unsafe user names ('/', '..', absolute, control bytes) is refused and

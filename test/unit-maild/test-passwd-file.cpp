@@ -12,7 +12,7 @@ TEST_CASE("passwd-file: schemes, comments, extra fields", "[passwd]")
 {
 	std::vector<std::string> warnings;
 	std::string text = "# comment\n\n  \n"
-			   "alice:{PLAIN}open sesame:1000:1000::/home/alice::\r\n"
+			   "alice:{PLAIN}open sesame:1000:1000::::\r\n"
 			   "bob:{SHA512-CRYPT}" + std::string(bob_hash) + "\n"
 			   "carol:{plain}lower-case scheme\n"
 			   "dave:" + std::string(bob_hash) + "\n";
