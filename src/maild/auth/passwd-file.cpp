@@ -1,6 +1,8 @@
 #include "auth/passwd-file.hpp"
 
-#include <cctype>
+#include "base/ascii.hpp"
+#include "base/fd.hpp"
+
 #include <cerrno>
 #include <crypt.h>
 #include <cstring>
@@ -100,9 +102,7 @@ PasswdFile PasswdFile::parse(std::string_view text, std::vector<std::string> &wa
 				warnings.push_back(where + "unterminated {SCHEME}, skipped");
 				continue;
 			}
-			std::string name(pass.substr(1, close - 1));
-			for (char &c : name)
-				c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+			std::string name = upper_ascii(pass.substr(1, close - 1));
 			pass = pass.substr(close + 1);
 			if (name == "PLAIN")
 				scheme = Scheme::plain;
@@ -140,41 +140,22 @@ bool PasswdFile::load(const std::string &path, PasswdFile &out, std::vector<std:
 	// Not std::ifstream: it opens a directory on Linux and then reads nothing, which would look
 	// like an empty file and drop every account on a SIGHUP. O_NONBLOCK: a FIFO must not hang
 	// the open (it is refused below anyway).
-	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
+	Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+	struct stat st {};
+	if (!fd || fstat(fd.get(), &st) < 0) {
 		error = "cannot read passwd file " + path + ": " + std::strerror(errno);
 		return false;
 	}
-	struct stat st {};
-	const char *why = nullptr;
-	if (fstat(fd, &st) < 0)
-		why = std::strerror(errno);
-	else if (S_ISDIR(st.st_mode))
-		why = "is a directory";
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	if (why != nullptr) {
-		error = "cannot read passwd file " + path + ": " + why;
-		::close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		error = "cannot read passwd file " + path + ": " +
+			(S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 		return false;
 	}
 	std::string text;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = ::read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			::close(fd);
-			error = "error reading passwd file " + path + ": " + std::strerror(e);
-			return false;
-		}
-		if (n == 0)
-			break;
-		text.append(buf, static_cast<std::size_t>(n));
+	if (!read_to_end(fd.get(), text)) {
+		error = "error reading passwd file " + path + ": " + std::strerror(errno);
+		return false;
 	}
-	::close(fd);
 	out = parse(text, warnings);
 	return true;
 }
