@@ -1,6 +1,7 @@
 #include "auth/passwd-file.hpp"
 
 #include "base/ascii.hpp"
+#include "base/error.hpp"
 #include "base/fd.hpp"
 
 #include <cerrno>
@@ -143,7 +144,7 @@ bool PasswdFile::load(const std::string &path, PasswdFile &out, std::vector<std:
 	Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
 	struct stat st {};
 	if (!fd || fstat(fd.get(), &st) < 0) {
-		error = "cannot read passwd file " + path + ": " + std::strerror(errno);
+		error = errno_text("cannot read passwd file " + path);
 		return false;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -153,7 +154,7 @@ bool PasswdFile::load(const std::string &path, PasswdFile &out, std::vector<std:
 	}
 	std::string text;
 	if (!read_to_end(fd.get(), text)) {
-		error = "error reading passwd file " + path + ": " + std::strerror(errno);
+		error = errno_text("error reading passwd file " + path);
 		return false;
 	}
 	out = parse(text, warnings);

@@ -1,16 +1,6 @@
 // An owned file descriptor, and whole reads and writes: what every layer of maild uses instead of
 // raw ints and hand-written EINTR loops.
-//
-// maild's error convention (every layer follows it):
-// - An operation that can fail returns bool, true on success. When the caller reports the failure
-//   to a person (log, protocol reply), it takes a `std::string &error` last and fills it with a
-//   sentence naming what failed (path and strerror). errno stays as the failing call left it, for
-//   callers that branch on the kind (ENOENT: expunged meanwhile, ENOSPC: quota); closing a
-//   descriptor on the way out (Fd) never changes it.
-// - A pure parser whose only failure is "no value here" returns std::optional (or a status enum
-//   when the caller must tell several failures apart, as a protocol reply does).
-// - No const char * error strings, no sentinel numbers (-1, -2) for failures outside a system-call
-//   wrapper, no exceptions across a layer.
+// Failures follow base/error.hpp: false (or -1 where a system call's shape is kept) with errno.
 #pragma once
 
 #include <cstddef>

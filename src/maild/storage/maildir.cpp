@@ -1,6 +1,7 @@
 #include "storage/maildir.hpp"
 
 #include "base/ascii.hpp"
+#include "base/error.hpp"
 #include "base/fd.hpp"
 #include "mail/crlf.hpp"
 #include "storage/file-io.hpp"
@@ -79,11 +80,6 @@ std::optional<std::string> mailbox_directory(const std::string &user_root, std::
 }
 
 namespace {
-
-std::string errno_text(const std::string &what)
-{
-	return what + ": " + std::strerror(errno);
-}
 
 bool ensure_dir(const std::string &path, std::string &error)
 {
