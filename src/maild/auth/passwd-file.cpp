@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,41 @@ const std::string dummy_hash =
 	"$6$maildDummySalt$CuN1t9cS9VwlPlV8fG3b0qZ0A2H5u0Yq9k1Pj0Gm5a8q7y2fWb1m0Yg4uJ8Qe3sRz6tXn2cVd4"
 	"kLh7pOi9aB1.";
 
+// "{SCHEME}secret" or a bare crypt hash; nothing with `why` when the entry cannot be used.
+std::optional<PasswdFile::Entry> parse_secret(std::string_view pass, std::string &why)
+{
+	using Scheme = PasswdFile::Scheme;
+	Scheme scheme = Scheme::crypt;
+	if (!pass.empty() && pass.front() == '{') {
+		auto close = pass.find('}');
+		if (close == std::string_view::npos) {
+			why = "unterminated {SCHEME}";
+			return std::nullopt;
+		}
+		std::string name = upper_ascii(pass.substr(1, close - 1));
+		pass = pass.substr(close + 1);
+		if (name == "PLAIN")
+			scheme = Scheme::plain;
+		else if (name == "SHA512-CRYPT")
+			scheme = Scheme::sha512_crypt;
+		else if (name == "CRYPT")
+			scheme = Scheme::crypt;
+		else {
+			why = "unsupported scheme {" + name + "}";
+			return std::nullopt;
+		}
+	}
+	if (pass.empty())
+		why = "empty password";
+	else if (scheme == Scheme::sha512_crypt && pass.rfind("$6$", 0) != 0)
+		why = "SHA512-CRYPT hash does not start with $6$";
+	else if (scheme == Scheme::crypt && pass.front() != '$')
+		why = "CRYPT hash is not a $id$ hash (DES is refused)";
+	else
+		return PasswdFile::Entry{scheme, std::string(pass)};
+	return std::nullopt;
+}
+
 } // namespace
 
 PasswdFile PasswdFile::parse(std::string_view text, std::vector<std::string> &warnings)
@@ -96,39 +132,13 @@ PasswdFile PasswdFile::parse(std::string_view text, std::vector<std::string> &wa
 			warnings.push_back(where + "unusable user name, skipped");
 			continue;
 		}
-		Scheme scheme = Scheme::crypt;
-		if (!pass.empty() && pass.front() == '{') {
-			auto close = pass.find('}');
-			if (close == std::string_view::npos) {
-				warnings.push_back(where + "unterminated {SCHEME}, skipped");
-				continue;
-			}
-			std::string name = upper_ascii(pass.substr(1, close - 1));
-			pass = pass.substr(close + 1);
-			if (name == "PLAIN")
-				scheme = Scheme::plain;
-			else if (name == "SHA512-CRYPT")
-				scheme = Scheme::sha512_crypt;
-			else if (name == "CRYPT")
-				scheme = Scheme::crypt;
-			else {
-				warnings.push_back(where + "unsupported scheme {" + name + "}, skipped");
-				continue;
-			}
-		}
-		if (pass.empty()) {
-			warnings.push_back(where + "empty password, skipped");
+		std::string why;
+		auto entry = parse_secret(pass, why);
+		if (!entry) {
+			warnings.push_back(where + why + ", skipped");
 			continue;
 		}
-		if (scheme == Scheme::sha512_crypt && pass.rfind("$6$", 0) != 0) {
-			warnings.push_back(where + "SHA512-CRYPT hash does not start with $6$, skipped");
-			continue;
-		}
-		if (scheme == Scheme::crypt && pass.front() != '$') {
-			warnings.push_back(where + "CRYPT hash is not a $id$ hash (DES is refused), skipped");
-			continue;
-		}
-		auto [it, inserted] = pf.users_.emplace(std::string(user), Entry{scheme, std::string(pass)});
+		auto [it, inserted] = pf.users_.emplace(std::string(user), std::move(*entry));
 		if (!inserted)
 			warnings.push_back(where + "duplicate user, the first entry is kept");
 	}

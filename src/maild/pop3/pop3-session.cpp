@@ -259,6 +259,8 @@ std::optional<std::size_t> Pop3Session::message_arg(std::string_view arg)
 	return index;
 }
 
+// Long: one short case per TRANSACTION-state verb of RFC 1939, each its reply; split up, the
+// cases would only hand msgs and uidl_of around.
 void Pop3Session::command_transaction(const Pop3Command &cmd)
 {
 	const auto &msgs = mailbox_.messages();

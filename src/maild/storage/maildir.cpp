@@ -231,14 +231,9 @@ bool batch_running(const std::string &dir, std::string_view prefix)
 	return dfd && flock_held(dfd.get(), (std::string(prefix) + "lock").c_str());
 }
 
-} // namespace
-
-bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &error)
+// new/ -> cur/ with empty info: from now on the message has been seen by a client.
+bool move_new_to_cur(const std::string &dir, std::string &error)
 {
-	Mailbox mb;
-	mb.dir_ = dir;
-
-	// new/ -> cur/ with empty info: from now on the message has been seen by a client.
 	std::vector<std::string> fresh;
 	if (!list_files(dir + "/new", fresh, error))
 		return false;
@@ -250,7 +245,60 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 			return false;
 		}
 	}
+	return true;
+}
 
+// The base names in cur/ the uidlist does not know, in delivery order, without the files of a
+// MailboxBatch still running: they are not messages yet (one test per batch).
+std::vector<std::string> unknown_in_order(const std::string &dir,
+					  const std::map<std::string, std::string, std::less<>> &by_base)
+{
+	std::map<std::string, bool, std::less<>> running;
+	auto in_running_batch = [&](std::string_view base) {
+		std::string_view prefix = MailboxBatch::prefix_of(base);
+		if (prefix.empty())
+			return false;
+		auto it = running.find(prefix);
+		if (it == running.end())
+			it = running.emplace(std::string(prefix), batch_running(dir, prefix)).first;
+		return it->second;
+	};
+	std::vector<std::string> unknown;
+	for (const auto &[base, flags] : by_base) {
+		if (!in_running_batch(base))
+			unknown.push_back(base);
+	}
+	std::sort(unknown.begin(), unknown.end(), delivery_order);
+	return unknown;
+}
+
+// The size in CRLF form of a message file new to the uidlist; nothing when it vanished. A name's
+// size is taken only when the file could have it: LF -> CRLF at most doubles the bytes. Anything
+// else (",W=99999999999" on a small file) is computed.
+std::optional<std::uint64_t> message_vsize(const std::string &path, std::string_view base)
+{
+	struct stat st {};
+	if (stat(path.c_str(), &st) < 0)
+		return std::nullopt;
+	auto bytes = static_cast<std::uint64_t>(st.st_size);
+	auto w = maildir_name_vsize(base);
+	if (w && *w >= bytes && *w - bytes <= bytes)
+		return w;
+	std::uint64_t computed = 0;
+	if (!compute_vsize(path, computed))
+		return std::nullopt;
+	return computed;
+}
+
+} // namespace
+
+bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &error)
+{
+	Mailbox mb;
+	mb.dir_ = dir;
+
+	if (!move_new_to_cur(dir, error))
+		return false;
 	std::vector<std::string> files;
 	if (!list_files(dir + "/cur", files, error))
 		return false;
@@ -278,37 +326,12 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 		kept.push_back(std::move(e));
 	}
 
-	// Files of a MailboxBatch still running are not messages yet (one test per batch).
-	std::map<std::string, bool, std::less<>> running;
-	auto in_running_batch = [&](std::string_view base) {
-		std::string_view prefix = MailboxBatch::prefix_of(base);
-		if (prefix.empty())
-			return false;
-		auto it = running.find(prefix);
-		if (it == running.end())
-			it = running.emplace(std::string(prefix), batch_running(dir, prefix)).first;
-		return it->second;
-	};
-	std::vector<std::string> unknown;
-	for (const auto &[base, flags] : by_base) {
-		if (!in_running_batch(base))
-			unknown.push_back(base);
-	}
-	std::sort(unknown.begin(), unknown.end(), delivery_order);
-	for (const auto &base : unknown) {
+	for (const auto &base : unknown_in_order(dir, by_base)) {
 		MessageFile m{0, 0, base, by_base[base]};
-		std::string path = dir + "/cur/" + m.file_name();
-		struct stat st {};
-		if (stat(path.c_str(), &st) < 0)
+		auto vsize = message_vsize(dir + "/cur/" + m.file_name(), base);
+		if (!vsize)
 			continue; // vanished meanwhile
-		// A name's size is taken only when the file could have it: LF -> CRLF at most doubles
-		// the bytes. Anything else (",W=99999999999" on a small file) is computed.
-		auto bytes = static_cast<std::uint64_t>(st.st_size);
-		auto w = maildir_name_vsize(base);
-		if (w && *w >= bytes && *w - bytes <= bytes)
-			m.vsize = *w;
-		else if (!compute_vsize(path, m.vsize))
-			continue; // vanished meanwhile
+		m.vsize = *vsize;
 		if (mb.list_.next_uid == UINT32_MAX) {
 			error = dir + ": UIDs exhausted";
 			return false;
