@@ -176,31 +176,26 @@ private:
 	// The first of each Content-* field into p; returns Content-Type's value.
 	static std::optional<std::string_view> read_content_fields(MimePart &p)
 	{
-		std::optional<std::string_view> content_type;
-		auto set = [](std::optional<std::string_view> &slot, std::string_view v) {
-			if (!slot)
-				slot = v;
+		using Slot = std::optional<std::string_view> MimePart::*;
+		static constexpr std::pair<std::string_view, Slot> slots[] = {
+			{"Transfer-Encoding", &MimePart::encoding}, {"ID", &MimePart::id},
+			{"Description", &MimePart::description},    {"MD5", &MimePart::md5},
+			{"Disposition", &MimePart::disposition},    {"Language", &MimePart::language},
+			{"Location", &MimePart::location},
 		};
+		std::optional<std::string_view> content_type;
 		for_each_field(p.header, [&](const HeaderField &f) {
 			if (f.name.size() < 10 || !equal_nocase(f.name.substr(0, 8), "Content-"))
 				return true;
 			std::string_view n = f.name.substr(8);
+			std::optional<std::string_view> *slot = nullptr;
 			if (equal_nocase(n, "Type"))
-				set(content_type, f.value);
-			else if (equal_nocase(n, "Transfer-Encoding"))
-				set(p.encoding, f.value);
-			else if (equal_nocase(n, "ID"))
-				set(p.id, f.value);
-			else if (equal_nocase(n, "Description"))
-				set(p.description, f.value);
-			else if (equal_nocase(n, "MD5"))
-				set(p.md5, f.value);
-			else if (equal_nocase(n, "Disposition"))
-				set(p.disposition, f.value);
-			else if (equal_nocase(n, "Language"))
-				set(p.language, f.value);
-			else if (equal_nocase(n, "Location"))
-				set(p.location, f.value);
+				slot = &content_type;
+			for (const auto &[name, member] : slots)
+				if (slot == nullptr && equal_nocase(n, name))
+					slot = &(p.*member);
+			if (slot != nullptr && !*slot)
+				*slot = f.value;
 			return true;
 		});
 		return content_type;
