@@ -1,11 +1,15 @@
 #include "auth/passwd-file.hpp"
 
-#include <cctype>
+#include "base/ascii.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+
 #include <cerrno>
 #include <crypt.h>
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +68,41 @@ const std::string dummy_hash =
 	"$6$maildDummySalt$CuN1t9cS9VwlPlV8fG3b0qZ0A2H5u0Yq9k1Pj0Gm5a8q7y2fWb1m0Yg4uJ8Qe3sRz6tXn2cVd4"
 	"kLh7pOi9aB1.";
 
+// "{SCHEME}secret" or a bare crypt hash; nothing with `why` when the entry cannot be used.
+std::optional<PasswdFile::Entry> parse_secret(std::string_view pass, std::string &why)
+{
+	using Scheme = PasswdFile::Scheme;
+	Scheme scheme = Scheme::crypt;
+	if (!pass.empty() && pass.front() == '{') {
+		auto close = pass.find('}');
+		if (close == std::string_view::npos) {
+			why = "unterminated {SCHEME}";
+			return std::nullopt;
+		}
+		std::string name = upper_ascii(pass.substr(1, close - 1));
+		pass = pass.substr(close + 1);
+		if (name == "PLAIN")
+			scheme = Scheme::plain;
+		else if (name == "SHA512-CRYPT")
+			scheme = Scheme::sha512_crypt;
+		else if (name == "CRYPT")
+			scheme = Scheme::crypt;
+		else {
+			why = "unsupported scheme {" + name + "}";
+			return std::nullopt;
+		}
+	}
+	if (pass.empty())
+		why = "empty password";
+	else if (scheme == Scheme::sha512_crypt && pass.rfind("$6$", 0) != 0)
+		why = "SHA512-CRYPT hash does not start with $6$";
+	else if (scheme == Scheme::crypt && pass.front() != '$')
+		why = "CRYPT hash is not a $id$ hash (DES is refused)";
+	else
+		return PasswdFile::Entry{scheme, std::string(pass)};
+	return std::nullopt;
+}
+
 } // namespace
 
 PasswdFile PasswdFile::parse(std::string_view text, std::vector<std::string> &warnings)
@@ -93,41 +132,13 @@ PasswdFile PasswdFile::parse(std::string_view text, std::vector<std::string> &wa
 			warnings.push_back(where + "unusable user name, skipped");
 			continue;
 		}
-		Scheme scheme = Scheme::crypt;
-		if (!pass.empty() && pass.front() == '{') {
-			auto close = pass.find('}');
-			if (close == std::string_view::npos) {
-				warnings.push_back(where + "unterminated {SCHEME}, skipped");
-				continue;
-			}
-			std::string name(pass.substr(1, close - 1));
-			for (char &c : name)
-				c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-			pass = pass.substr(close + 1);
-			if (name == "PLAIN")
-				scheme = Scheme::plain;
-			else if (name == "SHA512-CRYPT")
-				scheme = Scheme::sha512_crypt;
-			else if (name == "CRYPT")
-				scheme = Scheme::crypt;
-			else {
-				warnings.push_back(where + "unsupported scheme {" + name + "}, skipped");
-				continue;
-			}
-		}
-		if (pass.empty()) {
-			warnings.push_back(where + "empty password, skipped");
+		std::string why;
+		auto entry = parse_secret(pass, why);
+		if (!entry) {
+			warnings.push_back(where + why + ", skipped");
 			continue;
 		}
-		if (scheme == Scheme::sha512_crypt && pass.rfind("$6$", 0) != 0) {
-			warnings.push_back(where + "SHA512-CRYPT hash does not start with $6$, skipped");
-			continue;
-		}
-		if (scheme == Scheme::crypt && pass.front() != '$') {
-			warnings.push_back(where + "CRYPT hash is not a $id$ hash (DES is refused), skipped");
-			continue;
-		}
-		auto [it, inserted] = pf.users_.emplace(std::string(user), Entry{scheme, std::string(pass)});
+		auto [it, inserted] = pf.users_.emplace(std::string(user), std::move(*entry));
 		if (!inserted)
 			warnings.push_back(where + "duplicate user, the first entry is kept");
 	}
@@ -140,41 +151,22 @@ bool PasswdFile::load(const std::string &path, PasswdFile &out, std::vector<std:
 	// Not std::ifstream: it opens a directory on Linux and then reads nothing, which would look
 	// like an empty file and drop every account on a SIGHUP. O_NONBLOCK: a FIFO must not hang
 	// the open (it is refused below anyway).
-	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		error = "cannot read passwd file " + path + ": " + std::strerror(errno);
+	Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+	struct stat st {};
+	if (!fd || fstat(fd.get(), &st) < 0) {
+		error = errno_text("cannot read passwd file " + path);
 		return false;
 	}
-	struct stat st {};
-	const char *why = nullptr;
-	if (fstat(fd, &st) < 0)
-		why = std::strerror(errno);
-	else if (S_ISDIR(st.st_mode))
-		why = "is a directory";
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	if (why != nullptr) {
-		error = "cannot read passwd file " + path + ": " + why;
-		::close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		error = "cannot read passwd file " + path + ": " +
+			(S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 		return false;
 	}
 	std::string text;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = ::read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			::close(fd);
-			error = "error reading passwd file " + path + ": " + std::strerror(e);
-			return false;
-		}
-		if (n == 0)
-			break;
-		text.append(buf, static_cast<std::size_t>(n));
+	if (!read_to_end(fd.get(), text)) {
+		error = errno_text("error reading passwd file " + path);
+		return false;
 	}
-	::close(fd);
 	out = parse(text, warnings);
 	return true;
 }

@@ -7,8 +7,11 @@ namespace maild {
 
 void Fd::reset(int fd)
 {
-	if (fd_ >= 0)
+	if (fd_ >= 0) {
+		int e = errno;
 		::close(fd_);
+		errno = e;
+	}
 	fd_ = fd;
 }
 
@@ -49,6 +52,26 @@ ssize_t read_full(int fd, void *buf, std::size_t size)
 		got += static_cast<std::size_t>(n);
 	}
 	return static_cast<ssize_t>(got);
+}
+
+bool read_to_end(int fd, std::string &out, std::size_t limit)
+{
+	char buf[65536];
+	std::size_t taken = 0;
+	for (;;) {
+		ssize_t n = read_full(fd, buf, sizeof buf);
+		if (n < 0)
+			return false;
+		if (n == 0)
+			return true;
+		auto got = static_cast<std::size_t>(n);
+		if (got > limit - taken) {
+			errno = EFBIG;
+			return false;
+		}
+		taken += got;
+		out.append(buf, got);
+	}
 }
 
 } // namespace maild

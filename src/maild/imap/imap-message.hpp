@@ -1,7 +1,9 @@
 // The message structure IMAP's FETCH and SEARCH need (RFC 3501 6.4.4, 6.4.5, 7.4.2): ENVELOPE,
 // BODY and BODYSTRUCTURE, BODY[section] ranges, header lookups and the Date: header as a time.
-// Pure: it reads one stored message (a view of the whole file, LF or CRLF line ends, even mixed)
-// and never touches the mailbox, so it can be unit-tested and fuzzed alone.
+// The parsing is mail/'s (header.hpp, mime.hpp, address.hpp, date.hpp); the IMAP forms are
+// written by imap-envelope.cpp and imap-bodystructure.cpp. Pure: it reads one stored message (a
+// view of the whole file, LF or CRLF line ends, even mixed) and never touches the mailbox, so it
+// can be unit-tested and fuzzed alone.
 //
 // IMAP counts in CRLF form, so every size, line count and range here is that of the message once
 // each bare LF is CRLF; ranges are views of the stored bytes, which the session converts while
@@ -11,6 +13,8 @@
 #pragma once
 
 #include "mail/crlf.hpp"
+#include "mail/date.hpp" // MessageDate, parse_message_date: part of this API
+#include "mail/mime.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -31,22 +35,11 @@ struct SectionData {
 	std::string text;       // when !is_range
 };
 
-// A Date: header value. The local day is what SEARCH SENTON/SENTBEFORE/SENTSINCE compare
-// ("disregarding time and timezone", RFC 3501 6.4.4): floor((unix_time + zone_offset) / 86400).
-struct MessageDate {
-	std::int64_t unix_time = 0;
-	std::int32_t zone_offset = 0; // seconds east of UTC, as written in the header
-};
-
-// An RFC 5322 date-time, with the obsolete forms (2- and 3-digit years, named zones, missing
-// seconds or day name, comments) tolerated; nothing if it cannot be read as a date.
-std::optional<MessageDate> parse_message_date(std::string_view value);
-
 class ImapMessage {
 public:
 	// Limits that keep hostile messages cheap; past them composite parts become opaque leaves.
-	static constexpr unsigned max_mime_depth = 20;
-	static constexpr std::size_t max_mime_parts = 10000;
+	static constexpr unsigned max_mime_depth = maild::max_mime_depth;
+	static constexpr std::size_t max_mime_parts = maild::max_mime_parts;
 
 	// Parses header and MIME tree; never fails (malformed input degrades to text/plain).
 	// `raw` must outlive the object: everything returned refers into it.
@@ -88,7 +81,7 @@ public:
 	std::string_view header() const; // raw top-level header (with its blank line)
 	std::string_view body() const;   // raw top-level body
 
-	struct Part; // one MIME entity; defined in imap-message.cpp
+	using Part = MimePart; // one MIME entity (mail/mime.hpp)
 
 private:
 	std::string_view raw_;

@@ -29,8 +29,6 @@ Connection::~Connection()
 {
 	read_io_.remove();
 	write_io_.remove();
-	if (fd_ >= 0)
-		::close(fd_);
 }
 
 void Connection::set_handler(std::unique_ptr<ConnectionHandler> handler)
@@ -54,8 +52,7 @@ void Connection::close(std::string_view reason)
 	read_io_.remove();
 	write_io_.remove();
 	idle_.remove();
-	::close(fd_);
-	fd_ = -1;
+	fd_.reset();
 	out_.clear();
 	if (on_closed_)
 		on_closed_(*this);
@@ -91,7 +88,7 @@ void Connection::on_readable()
 		in_pos_ = 0;
 	}
 	char buf[read_chunk];
-	ssize_t n = recv(fd_, buf, sizeof buf, 0);
+	ssize_t n = recv(fd_.get(), buf, sizeof buf, 0);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -124,7 +121,7 @@ bool Connection::flush(std::size_t budget)
 		if (unsent() == 0 || budget == 0)
 			return true;
 		std::size_t len = unsent() < budget ? unsent() : budget;
-		ssize_t n = ::send(fd_, out_.front().data(), len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = ::send(fd_.get(), out_.front().data(), len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -233,11 +230,11 @@ void Connection::update_ios()
 	bool want_read = !closing_ && !eof_ && handler_ && !handler_->busy() && !output_full();
 	bool want_write = unsent() > 0 || (handler_ && handler_->streaming());
 	if (want_read && !read_io_)
-		read_io_ = loop_.add_io(fd_, iol::Cond::read, [this] { on_readable(); });
+		read_io_ = loop_.add_io(fd_.get(), iol::Cond::read, [this] { on_readable(); });
 	else if (!want_read && read_io_)
 		read_io_.remove();
 	if (want_write && !write_io_)
-		write_io_ = loop_.add_io(fd_, iol::Cond::write, [this] { on_writable(); });
+		write_io_ = loop_.add_io(fd_.get(), iol::Cond::write, [this] { on_writable(); });
 	else if (!want_write && write_io_)
 		write_io_.remove();
 }

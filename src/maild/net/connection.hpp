@@ -12,6 +12,7 @@
 // that trickles a byte at a time is closed like a silent one.
 #pragma once
 
+#include "base/fd.hpp"
 #include "net/output-queue.hpp"
 
 #include <ioloop/ioloop.hpp>
@@ -93,7 +94,7 @@ public:
 	void close_after_output();
 	// Closes now; unsent output is dropped. `reason` goes to the debug log.
 	void close(std::string_view reason);
-	bool closed() const { return fd_ < 0; }
+	bool closed() const { return !fd_; }
 
 	const std::string &peer() const { return peer_; }
 	iol::IoLoop &loop() const { return loop_; }
@@ -110,7 +111,7 @@ private:
 	void progress();
 
 	iol::IoLoop &loop_;
-	int fd_;
+	Fd fd_;
 	std::string peer_;
 	ConnectionLimits limits_;
 	std::function<void(Connection &)> on_closed_;

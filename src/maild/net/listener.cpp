@@ -73,8 +73,9 @@ int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, st
 		inet_pton(AF_INET, address.host.c_str(), &a.sin_addr);
 		len = sizeof a;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	Fd sock(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+	int fd = sock.get();
+	if (!sock) {
 		error = std::string("socket: ") + std::strerror(errno);
 		return -1;
 	}
@@ -87,7 +88,6 @@ int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, st
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (bind(fd, reinterpret_cast<sockaddr *>(&ss), len) < 0 || listen(fd, listen_backlog) < 0) {
 		error = "cannot listen on " + address.text() + ": " + std::strerror(errno);
-		close(fd);
 		return -1;
 	}
 	sockaddr_storage actual{};
@@ -96,21 +96,20 @@ int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, st
 	bound = address;
 	bound.port = actual.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 &>(actual).sin6_port)
 						  : ntohs(reinterpret_cast<sockaddr_in &>(actual).sin_port);
-	return fd;
+	return sock.release();
 }
 
 Listener::Listener(iol::IoLoop &loop, int fd, std::string protocol, ListenAddress bound, AcceptFn on_accept)
 	: loop_(loop), fd_(fd), protocol_(std::move(protocol)), bound_(std::move(bound)),
 	  on_accept_(std::move(on_accept))
 {
-	io_ = loop_.add_io(fd_, iol::Cond::read, [this] { on_readable(); });
+	io_ = loop_.add_io(fd_.get(), iol::Cond::read, [this] { on_readable(); });
 }
 
 Listener::~Listener()
 {
 	io_.remove();
 	retry_.remove();
-	close(fd_);
 }
 
 void Listener::resume()
@@ -118,7 +117,7 @@ void Listener::resume()
 	if (io_)
 		return;
 	retry_.remove();
-	io_ = loop_.add_io(fd_, iol::Cond::read, [this] { on_readable(); });
+	io_ = loop_.add_io(fd_.get(), iol::Cond::read, [this] { on_readable(); });
 }
 
 void Listener::on_readable()
@@ -126,7 +125,7 @@ void Listener::on_readable()
 	for (int i = 0; i < accepts_per_wakeup; i++) {
 		sockaddr_storage ss{};
 		socklen_t len = sizeof ss;
-		int fd = accept4(fd_, reinterpret_cast<sockaddr *>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(fd_.get(), reinterpret_cast<sockaddr *>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
 			if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED || e == EPROTO)

@@ -3,6 +3,8 @@
 // as soon as the owner calls resume() (a connection closed), instead of spinning on it.
 #pragma once
 
+#include "base/fd.hpp"
+
 #include <ioloop/ioloop.hpp>
 
 #include <functional>
@@ -41,7 +43,7 @@ private:
 	void on_readable();
 
 	iol::IoLoop &loop_;
-	int fd_;
+	Fd fd_;
 	std::string protocol_;
 	ListenAddress bound_;
 	AcceptFn on_accept_;

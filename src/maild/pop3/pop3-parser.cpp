@@ -1,5 +1,7 @@
 #include "pop3/pop3-parser.hpp"
 
+#include "base/ascii.hpp"
+
 namespace maild {
 
 namespace {
@@ -18,19 +20,6 @@ constexpr VerbSpec verbs[] = {
 	{"RSET", Pop3Verb::rset, 0, 0}, {"QUIT", Pop3Verb::quit, 0, 0}, {"LAST", Pop3Verb::last, 0, 2},
 	{"STLS", Pop3Verb::stls, 0, 2},
 };
-
-bool equal_nocase(std::string_view a, const char *upper)
-{
-	std::size_t i = 0;
-	for (; i < a.size(); i++) {
-		char c = a[i];
-		if (c >= 'a' && c <= 'z')
-			c = static_cast<char>(c - 'a' + 'A');
-		if (upper[i] == '\0' || c != upper[i])
-			return false;
-	}
-	return upper[i] == '\0';
-}
 
 } // namespace
 

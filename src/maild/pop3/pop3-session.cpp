@@ -1,9 +1,10 @@
 #include "pop3/pop3-session.hpp"
 
+#include "base/ascii.hpp"
+#include "base/fd.hpp"
 #include "base/log.hpp"
 #include "auth/sasl-plain.hpp"
 
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -20,8 +21,6 @@ Pop3Session::Pop3Session(Connection &conn, SessionHost &host) : conn_(conn), hos
 
 Pop3Session::~Pop3Session()
 {
-	if (file_fd_ >= 0)
-		close(file_fd_);
 	release_lock();
 }
 
@@ -157,10 +156,7 @@ void Pop3Session::command_authorization(const Pop3Command &cmd)
 			conn_.send("PLAIN\r\n.\r\n");
 			return;
 		}
-		std::string mech(cmd.args[0]);
-		for (char &c : mech)
-			c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-		if (mech != "PLAIN") {
+		if (!equal_nocase(cmd.args[0], "PLAIN")) {
 			err("[AUTH] unsupported mechanism (only PLAIN)");
 			return;
 		}
@@ -263,6 +259,8 @@ std::optional<std::size_t> Pop3Session::message_arg(std::string_view arg)
 	return index;
 }
 
+// Long: one short case per TRANSACTION-state verb of RFC 1939, each its reply; split up, the
+// cases would only hand msgs and uidl_of around.
 void Pop3Session::command_transaction(const Pop3Command &cmd)
 {
 	const auto &msgs = mailbox_.messages();
@@ -344,14 +342,14 @@ void Pop3Session::command_transaction(const Pop3Command &cmd)
 void Pop3Session::start_stream(std::size_t index, std::uint64_t body_lines)
 {
 	const MessageFile &m = mailbox_.messages()[index];
-	int fd = open(mailbox_.path_of(m).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
+	Fd fd(open(mailbox_.path_of(m).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!fd) {
 		log_line(LogLevel::warn, conn_.peer(),
 			 "user=" + locked_user_ + ": cannot open " + mailbox_.path_of(m) + ": " + std::strerror(errno));
 		err("[SYS/TEMP] message unavailable");
 		return;
 	}
-	file_fd_ = fd;
+	file_fd_ = std::move(fd);
 	stream_index_ = index;
 	stream_is_retr_ = body_lines == Pop3MessageEncoder::all_lines;
 	encoder_.emplace(body_lines);
@@ -362,10 +360,8 @@ void Pop3Session::start_stream(std::size_t index, std::uint64_t body_lines)
 void Pop3Session::produce()
 {
 	char buf[stream_chunk];
-	while (file_fd_ >= 0 && !conn_.output_full()) {
-		ssize_t n = read(file_fd_, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
+	while (file_fd_ && !conn_.output_full()) {
+		ssize_t n = read_full(file_fd_.get(), buf, sizeof buf);
 		if (n < 0) {
 			// The +OK is out already; no -ERR can follow mid-message.
 			log_line(LogLevel::error, conn_.peer(), std::string("message read failed: ") + std::strerror(errno));
@@ -391,9 +387,7 @@ void Pop3Session::produce()
 
 void Pop3Session::end_stream()
 {
-	if (file_fd_ >= 0)
-		close(file_fd_);
-	file_fd_ = -1;
+	file_fd_.reset();
 	encoder_.reset();
 }
 

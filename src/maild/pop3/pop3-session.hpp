@@ -3,6 +3,7 @@
 // a session that ends any other way (drop, idle timeout, server shutdown) changes nothing.
 #pragma once
 
+#include "base/fd.hpp"
 #include "net/connection.hpp"
 #include "storage/maildir.hpp"
 #include "pop3/pop3-encoder.hpp"
@@ -28,7 +29,7 @@ public:
 	void on_line(std::string_view line) override;
 	void on_line_too_long() override;
 	bool busy() const override { return delaying_ || streaming(); }
-	bool streaming() const override { return file_fd_ >= 0; }
+	bool streaming() const override { return static_cast<bool>(file_fd_); }
 	void produce() override;
 	void on_idle_timeout() override;
 
@@ -62,7 +63,7 @@ private:
 	std::vector<bool> deleted_;
 	std::vector<bool> retrieved_;
 
-	int file_fd_ = -1;
+	Fd file_fd_; // the message RETR or TOP is sending
 	std::size_t stream_index_ = 0;
 	bool stream_is_retr_ = false;
 	std::optional<Pop3MessageEncoder> encoder_;

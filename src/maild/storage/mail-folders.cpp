@@ -1,5 +1,6 @@
 #include "storage/mail-folders.hpp"
 
+#include "base/error.hpp"
 #include "storage/file-io.hpp"
 #include "storage/maildir.hpp"
 #include "storage/uidlist.hpp"
@@ -41,11 +42,6 @@ bool remove_flat_dir(const std::string &dir)
 	}
 	closedir(d);
 	return rmdir(dir.c_str()) == 0 || errno == ENOENT;
-}
-
-std::string errno_text(const std::string &what)
-{
-	return what + ": " + std::strerror(errno);
 }
 
 } // namespace

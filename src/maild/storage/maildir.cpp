@@ -1,7 +1,10 @@
 #include "storage/maildir.hpp"
 
-#include "storage/file-io.hpp"
+#include "base/ascii.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 #include "mail/crlf.hpp"
+#include "storage/file-io.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -63,10 +66,7 @@ std::optional<std::uint64_t> maildir_name_vsize(std::string_view base)
 
 std::optional<std::string> mailbox_directory(const std::string &user_root, std::string_view name)
 {
-	std::string upper(name);
-	for (char &c : upper)
-		c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-	if (upper == "INBOX")
+	if (equal_nocase(name, "INBOX"))
 		return user_root;
 	if (name.empty() || name.front() == '.' || name.back() == '.' ||
 	    name.find("..") != std::string_view::npos)
@@ -80,11 +80,6 @@ std::optional<std::string> mailbox_directory(const std::string &user_root, std::
 }
 
 namespace {
-
-std::string errno_text(const std::string &what)
-{
-	return what + ": " + std::strerror(errno);
-}
 
 bool ensure_dir(const std::string &path, std::string &error)
 {
@@ -126,24 +121,19 @@ bool list_files(const std::string &dir, std::vector<std::string> &names, std::st
 
 bool compute_vsize(const std::string &path, std::uint64_t &out)
 {
-	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!fd)
 		return false;
 	CrlfSizeCounter counter;
 	char buf[65536];
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
+		ssize_t n = read_full(fd.get(), buf, sizeof buf);
+		if (n < 0)
 			return false;
-		}
 		if (n == 0)
 			break;
 		counter.feed({buf, static_cast<std::size_t>(n)});
 	}
-	close(fd);
 	out = counter.size();
 	return true;
 }
@@ -170,19 +160,12 @@ public:
 	explicit MailboxLock(const std::string &dir)
 		: fd_(::open((dir + "/maild-uidlist.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600))
 	{
-		while (fd_ >= 0 && flock(fd_, LOCK_EX) < 0 && errno == EINTR) {
+		while (fd_ && flock(fd_.get(), LOCK_EX) < 0 && errno == EINTR) {
 		}
 	}
-	~MailboxLock()
-	{
-		if (fd_ >= 0)
-			close(fd_);
-	}
-	MailboxLock(const MailboxLock &) = delete;
-	MailboxLock &operator=(const MailboxLock &) = delete;
 
 private:
-	int fd_;
+	Fd fd_;
 };
 
 bool Mailbox::prepare(const std::string &dir, std::string &error)
@@ -208,12 +191,8 @@ namespace {
 // nobody holds is taken for an instant and let go.
 bool flock_held(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd);
-	return held;
+	Fd fd(openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	return fd && flock(fd.get(), LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
 // What a crash (kill -9 during an APPEND, a COPY or a rewrite) leaves in tmp/ is removed once
@@ -239,38 +218,22 @@ void sweep_tmp(const std::string &dir)
 bool read_uidlist(const std::string &dir, Uidlist &out)
 {
 	std::string text;
-	int fd = ::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		char buf[65536];
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-			if (n > 0)
-				text.append(buf, static_cast<std::size_t>(n));
-		}
-		close(fd);
-	}
+	// A read error parses what came before it: damaged, so the list is rebuilt.
+	if (Fd fd(::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)); fd)
+		read_to_end(fd.get(), text);
 	return Uidlist::parse(text, out);
 }
 
 // Whether the batch with `prefix` still runs: its owner holds tmp/<prefix>lock.
 bool batch_running(const std::string &dir, std::string_view prefix)
 {
-	int dfd = ::open((dir + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return false;
-	bool held = flock_held(dfd, (std::string(prefix) + "lock").c_str());
-	close(dfd);
-	return held;
+	Fd dfd(::open((dir + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	return dfd && flock_held(dfd.get(), (std::string(prefix) + "lock").c_str());
 }
 
-} // namespace
-
-bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &error)
+// new/ -> cur/ with empty info: from now on the message has been seen by a client.
+bool move_new_to_cur(const std::string &dir, std::string &error)
 {
-	Mailbox mb;
-	mb.dir_ = dir;
-
-	// new/ -> cur/ with empty info: from now on the message has been seen by a client.
 	std::vector<std::string> fresh;
 	if (!list_files(dir + "/new", fresh, error))
 		return false;
@@ -282,7 +245,60 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 			return false;
 		}
 	}
+	return true;
+}
 
+// The base names in cur/ the uidlist does not know, in delivery order, without the files of a
+// MailboxBatch still running: they are not messages yet (one test per batch).
+std::vector<std::string> unknown_in_order(const std::string &dir,
+					  const std::map<std::string, std::string, std::less<>> &by_base)
+{
+	std::map<std::string, bool, std::less<>> running;
+	auto in_running_batch = [&](std::string_view base) {
+		std::string_view prefix = MailboxBatch::prefix_of(base);
+		if (prefix.empty())
+			return false;
+		auto it = running.find(prefix);
+		if (it == running.end())
+			it = running.emplace(std::string(prefix), batch_running(dir, prefix)).first;
+		return it->second;
+	};
+	std::vector<std::string> unknown;
+	for (const auto &[base, flags] : by_base) {
+		if (!in_running_batch(base))
+			unknown.push_back(base);
+	}
+	std::sort(unknown.begin(), unknown.end(), delivery_order);
+	return unknown;
+}
+
+// The size in CRLF form of a message file new to the uidlist; nothing when it vanished. A name's
+// size is taken only when the file could have it: LF -> CRLF at most doubles the bytes. Anything
+// else (",W=99999999999" on a small file) is computed.
+std::optional<std::uint64_t> message_vsize(const std::string &path, std::string_view base)
+{
+	struct stat st {};
+	if (stat(path.c_str(), &st) < 0)
+		return std::nullopt;
+	auto bytes = static_cast<std::uint64_t>(st.st_size);
+	auto w = maildir_name_vsize(base);
+	if (w && *w >= bytes && *w - bytes <= bytes)
+		return w;
+	std::uint64_t computed = 0;
+	if (!compute_vsize(path, computed))
+		return std::nullopt;
+	return computed;
+}
+
+} // namespace
+
+bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &error)
+{
+	Mailbox mb;
+	mb.dir_ = dir;
+
+	if (!move_new_to_cur(dir, error))
+		return false;
 	std::vector<std::string> files;
 	if (!list_files(dir + "/cur", files, error))
 		return false;
@@ -310,37 +326,12 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 		kept.push_back(std::move(e));
 	}
 
-	// Files of a MailboxBatch still running are not messages yet (one test per batch).
-	std::map<std::string, bool, std::less<>> running;
-	auto in_running_batch = [&](std::string_view base) {
-		std::string_view prefix = MailboxBatch::prefix_of(base);
-		if (prefix.empty())
-			return false;
-		auto it = running.find(prefix);
-		if (it == running.end())
-			it = running.emplace(std::string(prefix), batch_running(dir, prefix)).first;
-		return it->second;
-	};
-	std::vector<std::string> unknown;
-	for (const auto &[base, flags] : by_base) {
-		if (!in_running_batch(base))
-			unknown.push_back(base);
-	}
-	std::sort(unknown.begin(), unknown.end(), delivery_order);
-	for (const auto &base : unknown) {
+	for (const auto &base : unknown_in_order(dir, by_base)) {
 		MessageFile m{0, 0, base, by_base[base]};
-		std::string path = dir + "/cur/" + m.file_name();
-		struct stat st {};
-		if (stat(path.c_str(), &st) < 0)
+		auto vsize = message_vsize(dir + "/cur/" + m.file_name(), base);
+		if (!vsize)
 			continue; // vanished meanwhile
-		// A name's size is taken only when the file could have it: LF -> CRLF at most doubles
-		// the bytes. Anything else (",W=99999999999" on a small file) is computed.
-		auto bytes = static_cast<std::uint64_t>(st.st_size);
-		auto w = maildir_name_vsize(base);
-		if (w && *w >= bytes && *w - bytes <= bytes)
-			m.vsize = *w;
-		else if (!compute_vsize(path, m.vsize))
-			continue; // vanished meanwhile
+		m.vsize = *vsize;
 		if (mb.list_.next_uid == UINT32_MAX) {
 			error = dir + ": UIDs exhausted";
 			return false;
@@ -594,13 +585,8 @@ Keywords Keywords::load(const std::string &dir)
 char Keywords::letter(std::string_view name, const std::string &dir, bool create, int &write_errno)
 {
 	write_errno = 0;
-	auto same = [](std::string_view a, std::string_view b) {
-		return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-			       return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-		       });
-	};
 	for (std::size_t i = 0; i < names.size(); i++) {
-		if (same(names[i], name))
+		if (equal_nocase(names[i], name))
 			return static_cast<char>('a' + i);
 	}
 	if (!create || names.size() >= 26)
@@ -743,16 +729,16 @@ void MailboxBatch::add(std::uint64_t vsize, std::string_view flags)
 
 MailboxBatch::Stage MailboxBatch::stage(std::chrono::steady_clock::time_point until, std::string &error)
 {
-	if (staged_ < files_.size() && lock_fd_ < 0) {
+	if (staged_ < files_.size() && !lock_fd_) {
 		// Before the first file shows in cur/: from here on readers pass over them.
 		std::string path = dir_ + "/tmp/" + prefix_ + "lock";
-		lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (lock_fd_ < 0) {
+		lock_fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+		if (!lock_fd_) {
 			error = errno_text(path);
 			return Stage::failed;
 		}
 		// A new file of a name nobody knows yet: nobody else can hold it, so this never waits.
-		if (flock(lock_fd_, LOCK_EX | LOCK_NB) < 0) {
+		if (flock(lock_fd_.get(), LOCK_EX | LOCK_NB) < 0) {
 			error = errno_text(path);
 			return Stage::failed;
 		}
@@ -796,11 +782,10 @@ void MailboxBatch::abort()
 
 void MailboxBatch::release()
 {
-	if (lock_fd_ < 0)
+	if (!lock_fd_)
 		return;
 	unlink((dir_ + "/tmp/" + prefix_ + "lock").c_str());
-	close(lock_fd_);
-	lock_fd_ = -1;
+	lock_fd_.reset();
 }
 
 } // namespace maild

@@ -3,6 +3,7 @@
 // maild-uidlist (uidlist.hpp); flags live in the file names ("<base>:2,<letters>").
 #pragma once
 
+#include "base/fd.hpp"
 #include "storage/uidlist.hpp"
 
 #include <chrono>
@@ -173,7 +174,7 @@ private:
 	std::string host_;
 	std::vector<MessageFile> files_;
 	std::size_t staged_ = 0; // files_[0, staged_) are in cur/
-	int lock_fd_ = -1;
+	Fd lock_fd_;
 	bool finished_ = false; // committed or aborted
 };
 

@@ -1,5 +1,7 @@
 #include "storage/message-bytes.hpp"
 
+#include "base/fd.hpp"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -11,35 +13,28 @@ namespace maild {
 bool MessageBytes::open(int dir_fd, const std::string &name)
 {
 	release();
-	int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	Fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+	if (!fd)
 		return false;
 	struct stat st {};
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0) {
-		int e = errno;
-		::close(fd);
-		errno = e == 0 ? EINVAL : e;
+	if (fstat(fd.get(), &st) < 0)
+		return false;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0) {
+		errno = EINVAL;
 		return false;
 	}
 	mtime_ = st.st_mtim.tv_sec;
 	auto size = static_cast<std::size_t>(st.st_size);
-	bool ok = true;
-	if (size <= read_limit) {
-		ok = read_all(fd, size);
-	} else {
-		map_ = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map_ == MAP_FAILED) {
-			map_ = nullptr;
-			ok = false;
-		} else {
-			data_ = static_cast<const char *>(map_);
-			size_ = size;
-		}
+	if (size <= read_limit)
+		return read_all(fd.get(), size);
+	map_ = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+	if (map_ == MAP_FAILED) {
+		map_ = nullptr;
+		return false;
 	}
-	int e = errno;
-	::close(fd);
-	errno = e;
-	return ok;
+	data_ = static_cast<const char *>(map_);
+	size_ = size;
+	return true;
 }
 
 bool MessageBytes::read_all(int fd, std::size_t size)
@@ -55,19 +50,11 @@ bool MessageBytes::read_all(int fd, std::size_t size)
 	}
 	// Up to the size fstat() gave: a file that shrank meanwhile ends early (the caller pads
 	// what it promised); bytes appended meanwhile are not read, as with a mapping.
-	std::size_t got = 0;
-	while (got < size) {
-		ssize_t n = ::read(fd, buf_.get() + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return false;
-		if (n == 0)
-			break;
-		got += static_cast<std::size_t>(n);
-	}
+	ssize_t got = read_full(fd, buf_.get(), size);
+	if (got < 0)
+		return false;
 	data_ = buf_.get();
-	size_ = got;
+	size_ = static_cast<std::size_t>(got);
 	return true;
 }
 

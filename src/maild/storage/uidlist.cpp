@@ -1,5 +1,7 @@
 #include "storage/uidlist.hpp"
 
+#include "base/fd.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -96,45 +98,21 @@ bool write_file_atomically(const std::string &dir, const std::string &name, std:
 	std::string tmp = stat((dir + "/tmp").c_str(), &st) == 0 && S_ISDIR(st.st_mode)
 				  ? dir + "/tmp/" + name + "." + std::to_string(getpid()) + "." + std::to_string(++counter)
 				  : dir + "/" + name + ".tmp";
-	int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd)
 		return false;
-	while (!data.empty()) {
-		ssize_t n = write(fd, data.data(), data.size());
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = errno;
-			close(fd);
-			unlink(tmp.c_str());
-			errno = e;
-			return false;
-		}
-		data.remove_prefix(static_cast<std::size_t>(n));
-	}
-	bool synced = fsync(fd) == 0;
-	int e = errno;
-	if (close(fd) < 0 && synced) {
-		synced = false;
-		e = errno;
-	}
-	if (!synced) {
-		unlink(tmp.c_str());
-		errno = e;
-		return false;
-	}
-	if (rename(tmp.c_str(), (dir + "/" + name).c_str()) < 0) {
+	// fsync, then close: a write-back error can show at either.
+	if (!write_full(fd.get(), data) || fsync(fd.get()) < 0 || !fd.close() ||
+	    rename(tmp.c_str(), (dir + "/" + name).c_str()) < 0) {
 		int e = errno;
+		fd.reset();
 		unlink(tmp.c_str());
 		errno = e;
 		return false;
 	}
 	// The rename itself reaches the disk with the directory.
-	int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	if (Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dfd)
+		fsync(dfd.get());
 	return true;
 }
 

@@ -1,4 +1,4 @@
-#include "mail/ascii.hpp"
+#include "base/ascii.hpp"
 
 namespace maild {
 
@@ -15,6 +15,14 @@ std::size_t find_nocase(std::string_view haystack, std::string_view needle)
 			return i;
 	}
 	return std::string_view::npos;
+}
+
+std::string upper_ascii(std::string_view s)
+{
+	std::string out(s);
+	for (char &c : out)
+		c = ascii_upper(c);
+	return out;
 }
 
 } // namespace maild
