@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h> // mkdtemp on macOS
 #include <vector>
 
 namespace maild {

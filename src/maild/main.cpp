@@ -1,8 +1,8 @@
 // maild: a small POP3 and IMAP daemon over Maildir, on one ioloop.
-#include "demo.hpp"
-#include "base/log.hpp"
-#include "options.hpp"
 #include "auth/passwd-file.hpp"
+#include "base/log.hpp"
+#include "demo.hpp"
+#include "options.hpp"
 #include "server.hpp"
 
 #include <ioloop/ioloop.hpp>
@@ -139,7 +139,7 @@ int run(maild::Options options)
 
 int main(int argc, char **argv)
 {
-	// Peers that vanish must give EPIPE, not kill the daemon (sends use MSG_NOSIGNAL too).
+	// Peers that vanish must give EPIPE, not kill the daemon (sends also ask for no SIGPIPE: base/posix.hpp).
 	std::signal(SIGPIPE, SIG_IGN);
 
 	std::vector<std::string> args(argv + 1, argv + argc);

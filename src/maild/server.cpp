@@ -1,7 +1,8 @@
 #include "server.hpp"
 
-#include "imap/imap-session.hpp"
 #include "base/log.hpp"
+#include "base/posix.hpp"
+#include "imap/imap-session.hpp"
 #include "pop3/pop3-session.hpp"
 
 #include <cstdio>
@@ -118,7 +119,7 @@ void Server::accept(Protocol protocol, int fd, std::string peer, std::string add
 				      : "* BYE [UNAVAILABLE] Too many connections from your address, try later\r\n")
 			     : (whole ? "-ERR [SYS/TEMP] too many connections, try later\r\n"
 				      : "-ERR [SYS/TEMP] too many connections from your address, try later\r\n");
-		ssize_t ignored = ::send(fd, refusal, std::strlen(refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t ignored = ::send(fd, refusal, std::strlen(refusal), send_flags);
 		(void)ignored;
 		::close(fd);
 		log_line(LogLevel::warn, peer,

@@ -3,11 +3,11 @@
 // locks, the connection count) lives in ServerShared.
 #pragma once
 
+#include "auth/passwd-file.hpp"
+#include "auth/session-host.hpp"
 #include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "options.hpp"
-#include "auth/passwd-file.hpp"
-#include "auth/session-host.hpp"
 
 #include <ioloop/ioloop.hpp>
 

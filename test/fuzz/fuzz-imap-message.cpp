@@ -5,8 +5,8 @@
 // synthesized texts have CRLF line ends only; crlf_size agrees with append_crlf, also when the
 // input is converted in two chunks; section lookups on arbitrary part paths are safe.
 #include "fuzz-check.hpp"
-#include "imap/imap-message.hpp"
 #include "imap-syntax.hpp"
+#include "imap/imap-message.hpp"
 
 #include <cstdint>
 #include <string>

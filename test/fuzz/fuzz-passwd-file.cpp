@@ -2,8 +2,8 @@
 // with which scheme, and how many warnings; PLAIN users must then verify with exactly their
 // password. valid_user_name and constant_time_equal are checked against their descriptions.
 // crypt(3) hashes are never verified here: a fuzzed "$2b$31$" costs hours by design.
-#include "fuzz-check.hpp"
 #include "auth/passwd-file.hpp"
+#include "fuzz-check.hpp"
 
 #include <cstdint>
 #include <map>

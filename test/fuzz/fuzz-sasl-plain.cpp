@@ -1,8 +1,8 @@
 // SASL PLAIN (sasl-plain.hpp): base64_decode against a strict RFC 4648 model (padding only at
 // the end, length a multiple of 4), encode/decode round trips, and parse_sasl_plain against
 // RFC 4616's three NUL-separated fields with the no-proxy rule.
-#include "fuzz-check.hpp"
 #include "auth/sasl-plain.hpp"
+#include "fuzz-check.hpp"
 
 #include <cstdint>
 #include <optional>

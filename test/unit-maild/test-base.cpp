@@ -1,6 +1,6 @@
 // The small shared pieces every layer leans on: the calendar, ASCII case, whole reads and writes.
-#include "base/fd.hpp"
 #include "base/ascii.hpp"
+#include "base/fd.hpp"
 #include "mail/calendar.hpp"
 
 #include <catch2/catch.hpp>

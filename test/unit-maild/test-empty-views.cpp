@@ -2,10 +2,10 @@
 // memchr, memcpy and memmove must never get a null pointer, even with a size of 0 (the C
 // standard makes it undefined; UBSan stops on it). These run the parsers and converters on such
 // views; they matter under the sanitizer build.
-#include "mail/crlf.hpp"
 #include "imap/imap-message.hpp"
-#include "storage/message-bytes.hpp"
+#include "mail/crlf.hpp"
 #include "net/output-queue.hpp"
+#include "storage/message-bytes.hpp"
 
 #include <catch2/catch.hpp>
 

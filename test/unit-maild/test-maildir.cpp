@@ -1,11 +1,12 @@
-#include "storage/maildir.hpp"
 #include "auth/sasl-plain.hpp"
+#include "storage/maildir.hpp"
 #include "storage/uidlist.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 using namespace maild;
 

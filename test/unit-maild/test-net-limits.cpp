@@ -1,9 +1,9 @@
 // What the connection limits and a passwd reload rest on: the client address connections are
 // counted by, --max-connections-per-address and its default, PasswdFile::load refusing what is
 // not a readable regular file.
+#include "auth/passwd-file.hpp"
 #include "net/listener.hpp"
 #include "options.hpp"
-#include "auth/passwd-file.hpp"
 
 #include <catch2/catch.hpp>
 

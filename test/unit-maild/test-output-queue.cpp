@@ -1,6 +1,6 @@
 // The connection's output queue against a std::string model, and MessageBytes' read/map split.
-#include "storage/message-bytes.hpp"
 #include "net/output-queue.hpp"
+#include "storage/message-bytes.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -52,6 +52,20 @@ TEST_CASE("passwd-file: unusable lines are skipped with a warning", "[passwd]")
 	CHECK(warnings.size() == 10);
 }
 
+TEST_CASE("passwd-file: a hash this system's crypt() cannot verify is refused when loaded", "[passwd]")
+{
+	// No crypt() knows a method "$9$": the line is refused now, with a reason, rather than taking
+	// the account and failing every login later. A method it knows is taken.
+	std::vector<std::string> warnings;
+	auto pf = PasswdFile::parse("odd:{CRYPT}$9$salt$hash\n"
+				    "six:{CRYPT}$6$maildDummySalt$CuN1t9cS9VwlPlV8fG3b0qZ0A2H5u0Yq9k1Pj0Gm5a8q7y2fWb1m0Yg4uJ8Qe3sRz6tXn2cVd4kLh7pOi9aB1.\n",
+				    warnings);
+	REQUIRE(warnings.size() == 1);
+	CHECK(warnings[0].find("line 1") != std::string::npos);
+	CHECK(warnings[0].find("cannot verify $9$ hashes") != std::string::npos);
+	CHECK(pf.size() == 1);
+}
+
 TEST_CASE("User names that are safe as directories", "[passwd]")
 {
 	CHECK(valid_user_name("alice"));

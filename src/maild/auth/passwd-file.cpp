@@ -5,10 +5,14 @@
 #include "base/fd.hpp"
 
 #include <cerrno>
+#if defined(MAILD_HAVE_CRYPT_R)
 #include <crypt.h>
+#endif
 #include <cstring>
 #include <fcntl.h>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,24 +47,56 @@ bool constant_time_equal(std::string_view a, std::string_view b)
 
 namespace {
 
-bool crypt_matches(std::string_view password, const std::string &hash)
+// crypt(3) once, from any thread; "" when it fails. libcrypt's crypt_r keeps its ~32 KiB of state
+// in a buffer per thread (--workers verify passwords on several threads at once); where there is
+// only the C library's crypt() (macOS), one static buffer, so one call at a time.
+std::string crypt_text(std::string_view password, const std::string &setting)
 {
-	// crypt_data is ~32 KiB: keep it off the stack and reuse it, one per thread (--workers
-	// verify passwords on several threads at once).
+	std::string pw(password);
+#if defined(MAILD_HAVE_CRYPT_R)
 	thread_local std::unique_ptr<crypt_data> data = std::make_unique<crypt_data>();
 	*data = crypt_data{};
 #ifdef CRYPT_OUTPUT_SIZE
 	// libxcrypt's crypt_rn: the same as crypt_r, but not intercepted by AddressSanitizer,
 	// whose crypt_r wrapper calls a null pointer when libcrypt is linked directly.
-	const char *out = crypt_rn(std::string(password).c_str(), hash.c_str(), data.get(),
-				   static_cast<int>(sizeof(crypt_data)));
+	const char *out = crypt_rn(pw.c_str(), setting.c_str(), data.get(), static_cast<int>(sizeof(crypt_data)));
 #else
-	const char *out = crypt_r(std::string(password).c_str(), hash.c_str(), data.get());
+	const char *out = crypt_r(pw.c_str(), setting.c_str(), data.get());
 #endif
-	// On failure libcrypt returns NULL or a string starting with '*' that never equals a hash.
-	if (out == nullptr || out[0] == '*')
+#else
+	static std::mutex lock;
+	std::lock_guard<std::mutex> hold(lock);
+	const char *out = crypt(pw.c_str(), setting.c_str());
+#endif
+	// On failure crypt returns NULL or a string starting with '*' that never equals a hash.
+	return out == nullptr || out[0] == '*' ? std::string() : std::string(out);
+}
+
+bool crypt_matches(std::string_view password, const std::string &hash)
+{
+	std::string out = crypt_text(password, hash);
+	return !out.empty() && constant_time_equal(out, hash);
+}
+
+// Whether this system's crypt() computes hashes of the method `hash` names ("$6$", "$y$", ...):
+// asked once per method, so a passwd-file with a hash it cannot verify is refused when it is
+// loaded, not at every login. glibc's libxcrypt knows the usual ones; macOS's crypt() none.
+bool crypt_method_supported(std::string_view hash)
+{
+	auto end = hash.find('$', 1);
+	if (hash.size() < 3 || hash[0] != '$' || end == std::string_view::npos)
 		return false;
-	return constant_time_equal(out, hash);
+	std::string method(hash.substr(0, end + 1));
+	static std::mutex lock;
+	static std::map<std::string, bool> known;
+	std::lock_guard<std::mutex> hold(lock);
+	auto it = known.find(method);
+	if (it == known.end()) {
+		// The hash itself is a valid setting; what comes back must be of the same method.
+		std::string out = crypt_text("probe", std::string(hash));
+		it = known.emplace(method, out.compare(0, method.size(), method) == 0).first;
+	}
+	return it->second;
 }
 
 // A valid SHA512-CRYPT hash of a random password; checked for unknown users.
@@ -98,6 +134,8 @@ std::optional<PasswdFile::Entry> parse_secret(std::string_view pass, std::string
 		why = "SHA512-CRYPT hash does not start with $6$";
 	else if (scheme == Scheme::crypt && pass.front() != '$')
 		why = "CRYPT hash is not a $id$ hash (DES is refused)";
+	else if (scheme != Scheme::plain && !crypt_method_supported(pass))
+		why = "this system's crypt() cannot verify " + std::string(pass.substr(0, pass.find('$', 1) + 1)) + " hashes";
 	else
 		return PasswdFile::Entry{scheme, std::string(pass)};
 	return std::nullopt;

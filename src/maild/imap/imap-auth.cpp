@@ -3,8 +3,8 @@
 
 #include "auth/passwd-file.hpp"
 #include "auth/sasl-plain.hpp"
+#include "base/ascii.hpp"
 #include "base/log.hpp"
-#include "mail/ascii.hpp"
 
 namespace maild {
 

@@ -2,10 +2,11 @@
 // linked (or copied) into the target's tmp/ as part of a MailboxBatch, the batch is moved into
 // cur/ out of every reader's sight, and one uidlist write under the lock gives all the copies
 // their UIDs. Any failure removes every copy made so far and answers NO.
-#include "imap/imap-flags.hpp"
-#include "imap/imap-session.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
+#include "base/posix.hpp"
+#include "imap/imap-flags.hpp"
+#include "imap/imap-session.hpp"
 #include "storage/mail-folders.hpp"
 
 #include <cerrno>
@@ -149,7 +150,7 @@ private:
 			struct stat st {};
 			bool ok = link(src.c_str(), tmp.c_str()) == 0;
 			if (!ok && errno != ENOENT)
-				ok = stat(src.c_str(), &st) == 0 && copy_file(src, tmp, st.st_mtim);
+				ok = stat(src.c_str(), &st) == 0 && copy_file(src, tmp, stat_mtime(st));
 			if (!ok && errno == ENOENT && attempt == 0) {
 				if (refreshed_) {
 					again = true;

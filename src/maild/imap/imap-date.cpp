@@ -1,6 +1,6 @@
 #include "imap/imap-date.hpp"
 
-#include "mail/ascii.hpp"
+#include "base/ascii.hpp"
 #include "mail/calendar.hpp"
 
 #include <algorithm>

@@ -4,11 +4,11 @@
 // drains. So a FETCH holds at most one attribute's text besides the bounded queue, whatever the
 // number of messages or attributes, and one produce() call works for at most slice_time (plus
 // the building of one attribute).
+#include "base/log.hpp"
 #include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
 #include "imap/imap-message.hpp"
 #include "imap/imap-session.hpp"
-#include "base/log.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,6 +1,6 @@
 #include "imap/imap-flags.hpp"
 
-#include "mail/ascii.hpp"
+#include "base/ascii.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -3,8 +3,8 @@
 // inline. Not for the parser's users: they have imap-parser.hpp.
 #pragma once
 
+#include "base/ascii.hpp"
 #include "imap/imap-parser.hpp"
-#include "mail/ascii.hpp"
 
 #include <cstdint>
 #include <string>

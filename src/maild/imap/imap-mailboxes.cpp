@@ -2,9 +2,9 @@
 // SUBSCRIBE/UNSUBSCRIBE.
 #include "imap/imap-session.hpp"
 
+#include "base/ascii.hpp"
 #include "base/log.hpp"
 #include "imap/imap-flags.hpp"
-#include "mail/ascii.hpp"
 #include "storage/mail-folders.hpp"
 
 #include <algorithm>

@@ -1,11 +1,12 @@
 // ImapSession's selected state: keeping the client's view in step with the Maildir, and the
 // commands that change or search messages. FETCH is in imap-fetch.cpp, COPY in imap-copy.cpp.
+#include "base/ascii.hpp"
+#include "base/log.hpp"
+#include "base/posix.hpp"
 #include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
 #include "imap/imap-message.hpp"
 #include "imap/imap-session.hpp"
-#include "base/log.hpp"
-#include "mail/ascii.hpp"
 #include "mail/calendar.hpp"
 #include "storage/mail-folders.hpp"
 
@@ -354,7 +355,7 @@ struct SearchTarget {
 std::int64_t SearchTarget::internal_day() const
 {
 	struct stat st {};
-	return stat(path.c_str(), &st) == 0 ? day_of(st.st_mtim.tv_sec) : 0;
+	return stat(path.c_str(), &st) == 0 ? day_of(stat_mtime(st).tv_sec) : 0;
 }
 
 // The flag keys, from the message's Maildir letters and the view's \Recent.

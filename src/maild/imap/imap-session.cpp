@@ -1,7 +1,7 @@
 #include "imap/imap-session.hpp"
 
+#include "base/ascii.hpp"
 #include "imap/imap-fetch-job.hpp"
-#include "mail/ascii.hpp"
 
 #include <cstring>
 

@@ -16,11 +16,11 @@
 // view changes only with what is sent, so the rest is reported later, nothing lost.
 #pragma once
 
-#include "base/fd.hpp"
-#include "net/connection.hpp"
-#include "imap/imap-parser.hpp"
-#include "storage/maildir.hpp"
 #include "auth/session-host.hpp"
+#include "base/fd.hpp"
+#include "imap/imap-parser.hpp"
+#include "net/connection.hpp"
+#include "storage/maildir.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,7 @@
 #include "net/connection.hpp"
 
 #include "base/log.hpp"
+#include "base/posix.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -121,7 +122,7 @@ bool Connection::flush(std::size_t budget)
 		if (unsent() == 0 || budget == 0)
 			return true;
 		std::size_t len = unsent() < budget ? unsent() : budget;
-		ssize_t n = ::send(fd_.get(), out_.front().data(), len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = ::send(fd_.get(), out_.front().data(), len, send_flags);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -1,6 +1,7 @@
 #include "net/listener.hpp"
 
 #include "base/log.hpp"
+#include "base/posix.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -73,7 +74,7 @@ int Listener::open_socket(const ListenAddress &address, ListenAddress &bound, st
 		inet_pton(AF_INET, address.host.c_str(), &a.sin_addr);
 		len = sizeof a;
 	}
-	Fd sock(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+	Fd sock(socket_nonblocking(ss.ss_family, SOCK_STREAM, 0));
 	int fd = sock.get();
 	if (!sock) {
 		error = std::string("socket: ") + std::strerror(errno);
@@ -125,7 +126,7 @@ void Listener::on_readable()
 	for (int i = 0; i < accepts_per_wakeup; i++) {
 		sockaddr_storage ss{};
 		socklen_t len = sizeof ss;
-		int fd = accept4(fd_.get(), reinterpret_cast<sockaddr *>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept_nonblocking(fd_.get(), reinterpret_cast<sockaddr *>(&ss), &len);
 		if (fd < 0) {
 			int e = errno;
 			if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED || e == EPROTO)

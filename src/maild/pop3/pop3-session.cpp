@@ -1,9 +1,9 @@
 #include "pop3/pop3-session.hpp"
 
+#include "auth/sasl-plain.hpp"
 #include "base/ascii.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
-#include "auth/sasl-plain.hpp"
 
 #include <cerrno>
 #include <cstring>

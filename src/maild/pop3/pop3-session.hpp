@@ -3,12 +3,12 @@
 // a session that ends any other way (drop, idle timeout, server shutdown) changes nothing.
 #pragma once
 
+#include "auth/session-host.hpp"
 #include "base/fd.hpp"
 #include "net/connection.hpp"
-#include "storage/maildir.hpp"
 #include "pop3/pop3-encoder.hpp"
 #include "pop3/pop3-parser.hpp"
-#include "auth/session-host.hpp"
+#include "storage/maildir.hpp"
 
 #include <optional>
 #include <string>

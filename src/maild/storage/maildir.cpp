@@ -3,6 +3,7 @@
 #include "base/ascii.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
+#include "base/posix.hpp"
 #include "mail/crlf.hpp"
 #include "storage/file-io.hpp"
 
@@ -390,8 +391,8 @@ bool stamp_of(const std::string &path, std::int64_t &sec, std::int64_t &nsec, st
 		sec = nsec = ino = -1;
 		return false;
 	}
-	sec = st.st_mtim.tv_sec;
-	nsec = st.st_mtim.tv_nsec;
+	sec = stat_mtime(st).tv_sec;
+	nsec = stat_mtime(st).tv_nsec;
 	ino = static_cast<std::int64_t>(st.st_ino);
 	return true;
 }

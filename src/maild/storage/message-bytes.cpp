@@ -1,6 +1,7 @@
 #include "storage/message-bytes.hpp"
 
 #include "base/fd.hpp"
+#include "base/posix.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -23,7 +24,7 @@ bool MessageBytes::open(int dir_fd, const std::string &name)
 		errno = EINVAL;
 		return false;
 	}
-	mtime_ = st.st_mtim.tv_sec;
+	mtime_ = stat_mtime(st).tv_sec;
 	auto size = static_cast<std::size_t>(st.st_size);
 	if (size <= read_limit)
 		return read_all(fd.get(), size);
