@@ -350,10 +350,9 @@ def main():
         check(st.lost == 0, "messages lost: %d" % st.lost)
         for p in stray[:10]:
             print("stray:", p, flush=True)
-        # Known maild issue (reported, not fixed here): write_file_atomically() writes
-        # <mailbox>/maild-uidlist.tmp (maild-keywords.tmp) beside the list and only a later write
-        # of that list removes it, so a kill -9 between its open() and rename() leaves it in the
-        # Maildir after the next open. It holds nothing anyone reads; the list itself is intact.
+        # A rewrite of the uidlist or the keywords goes through a temporary file in the mailbox's
+        # tmp/ (swept once 36 hours old), never beside the list: a kill -9 between its open() and
+        # rename() must leave nothing in the Maildir itself.
         check(not stray, "no temp file of an interrupted uidlist/keywords write is left in the Maildir after "
               "the next open (%d of %d rounds had one)" % (len(stray), ROUNDS))
         killed_mid = sum(v["before the confirmation"] for v in landed.values())

@@ -15,7 +15,6 @@
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
-#include <fstream>
 #include <map>
 #include <sys/file.h>
 #include <sys/stat.h>
