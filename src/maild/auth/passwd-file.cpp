@@ -78,9 +78,10 @@ bool crypt_matches(std::string_view password, const std::string &hash)
 	return !out.empty() && constant_time_equal(out, hash);
 }
 
-// Whether this system's crypt() computes hashes of the method `hash` names ("$6$", "$y$", ...):
-// asked once per method, so a passwd-file with a hash it cannot verify is refused when it is
-// loaded, not at every login. glibc's libxcrypt knows the usual ones; macOS's crypt() none.
+// Whether this system's crypt() computes hashes of the method `hash` names ("$6$", "$y$", ...),
+// so that a passwd-file with hashes it cannot verify is refused when it is loaded, not at every
+// login. libxcrypt says per method (crypt_gensalt); elsewhere (macOS's crypt() knows no $id$
+// method) the hash itself is tried once, and a method that worked is not asked again.
 bool crypt_method_supported(std::string_view hash)
 {
 	auto end = hash.find('$', 1);
@@ -90,13 +91,20 @@ bool crypt_method_supported(std::string_view hash)
 	static std::mutex lock;
 	static std::map<std::string, bool> known;
 	std::lock_guard<std::mutex> hold(lock);
-	auto it = known.find(method);
-	if (it == known.end()) {
-		// The hash itself is a valid setting; what comes back must be of the same method.
-		std::string out = crypt_text("probe", std::string(hash));
-		it = known.emplace(method, out.compare(0, method.size(), method) == 0).first;
-	}
-	return it->second;
+	if (auto it = known.find(method); it != known.end())
+		return it->second;
+#if defined(MAILD_HAVE_CRYPT_R) && defined(CRYPT_GENSALT_OUTPUT_SIZE)
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	bool ok = crypt_gensalt_rn(method.c_str(), 0, nullptr, 0, setting, sizeof setting) != nullptr;
+	known.emplace(method, ok);
+	return ok;
+#else
+	std::string out = crypt_text("probe", std::string(hash));
+	bool ok = out.compare(0, method.size(), method) == 0;
+	if (ok)
+		known.emplace(method, true);
+	return ok;
+#endif
 }
 
 // A valid SHA512-CRYPT hash of a random password; checked for unknown users.
