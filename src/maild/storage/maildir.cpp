@@ -218,9 +218,9 @@ void sweep_tmp(const std::string &dir)
 bool read_uidlist(const std::string &dir, Uidlist &out)
 {
 	std::string text;
-	// A read error parses what came before it: damaged, so the list is rebuilt.
-	if (Fd fd(::open((dir + "/" + Uidlist::file_name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)); fd)
-		read_to_end(fd.get(), text);
+	// A read error parses what came before it: damaged, so the list is rebuilt. A link or an
+	// odd file (a FIFO would block the loop in open()) reads as no list.
+	read_regular_file(dir + "/" + Uidlist::file_name, text);
 	return Uidlist::parse(text, out);
 }
 
