@@ -1,6 +1,7 @@
 #include "imap/imap-date.hpp"
 
 #include "base/ascii.hpp"
+#include "imap/imap-grammar.hpp"
 #include "mail/calendar.hpp"
 
 #include <algorithm>
@@ -12,10 +13,7 @@ namespace {
 constexpr const char *month_names[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
+using imap_grammar::is_digit;
 
 // date-text after its day: "-Mon-yyyy" from s[pos]; checks the day exists in that month.
 bool parse_month_year(std::string_view s, std::size_t &pos, int day, std::int64_t &days)

@@ -1,5 +1,5 @@
 // The IMAP command parser's own parts (imap-parser.cpp, imap-parser-fetch.cpp,
-// imap-parser-search.cpp): RFC 3501's character classes and a cursor over one command, literals
+// imap-parser-search.cpp, imap-date.cpp): RFC 3501's character classes and a cursor over one command, literals
 // inline. Not for the parser's users: they have imap-parser.hpp.
 #pragma once
 
