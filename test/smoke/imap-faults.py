@@ -2,7 +2,7 @@
 lies (far too big, or too small) is not taken for the size, and a file that changes under its
 recorded size still gets FETCH literals of exactly the bytes sent, and maild survives; an empty message (APPEND {0}) fetches and searches cleanly (this one matters under
 UBSan: no null pointer reaches memchr); STORE on a read-only store is NO [NOPERM], not
-[EXPUNGEISSUED]; a keyword that cannot be saved on a full disk is NO [OVERQUOTA] and a 27th
+[EXPUNGEISSUED]; COPY into a mailbox with no keyword letter left is NO [LIMIT]; a keyword that cannot be saved on a full disk is NO [OVERQUOTA] and a 27th
 keyword NO [LIMIT], neither of them BAD. The last two need root to mount a read-only bind and a
 small tmpfs; without that they are skipped, saying why."""
 import errno
@@ -112,6 +112,27 @@ def read_only_store(m, root):
     a.ok("LOGOUT")
 
 
+def copy_keywords(m):
+    """Keywords travel by name to the target's own letters; a target whose 26 letters are all
+    taken refuses the whole COPY with NO [LIMIT] rather than drop a keyword."""
+    a = m.iraw("alice")
+    a.ok("CREATE Full")
+    a.ok("APPEND Full (%s) " % " ".join("f%d" % k for k in range(26)), Lit(b"Subject: f\r\n\r\nf\r\n"))
+    a.ok("SELECT INBOX")
+    a.ok("STORE 1 +FLAGS.SILENT (mine f25)")
+    _, done = a.cmd("COPY 1 Full")
+    check(done.startswith(b"NO [LIMIT]"), "COPY of a keyword the target has no letter for: NO [LIMIT]: %r" % done)
+    a.ok("STORE 1 -FLAGS.SILENT (mine)")
+    _, done = a.cmd("COPY 1 Full")
+    check(done.startswith(b"OK"), "COPY of a keyword the target knows: OK: %r" % done)
+    status = a.ok("STATUS Full (MESSAGES)")
+    check(status and b"MESSAGES 2" in status[0], "Full holds the APPEND and one copy, not the refused one: %r" % status)
+    a.ok("SELECT Full")
+    got = fetches(a.ok("FETCH 2 FLAGS"))
+    check("f25" in got[2]["FLAGS"] and "mine" not in got[2]["FLAGS"], "the copy keeps f25 by name: %r" % got)
+    a.ok("LOGOUT")
+
+
 def full_disk(exe):
     with Root() as root:
         why = mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", root.mail)
@@ -155,5 +176,6 @@ with Root() as root:
         lying_sizes(m, root)
         empty_message(m)
         read_only_store(m, root)
+        copy_keywords(m)
 full_disk(exe)
 print("all ok")

@@ -47,7 +47,7 @@ TEST_CASE("IMAP flags map to Maildir letters and keywords persist by name", "[im
 	// Another session loads the same names: letters keep their meaning.
 	Keywords again = Keywords::load(dir.str());
 	REQUIRE(again.names == std::vector<std::string>{"$Junk", "work"});
-	CHECK(again.letter("WORK", dir.str(), false) == 'b');
+	CHECK(again.find("WORK") == 'b');
 	// Removing an unknown keyword creates nothing.
 	auto none = letters_for_flags({"never-seen"}, again, dir.str(), false, error);
 	REQUIRE(none);

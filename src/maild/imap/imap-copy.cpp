@@ -2,6 +2,7 @@
 // linked (or copied) into the target's tmp/ as part of a MailboxBatch, the batch is moved into
 // cur/ out of every reader's sight, and one uidlist write under the lock gives all the copies
 // their UIDs. Any failure removes every copy made so far and answers NO.
+#include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
 #include "base/posix.hpp"
@@ -11,7 +12,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -162,17 +162,35 @@ private:
 				continue;
 			}
 			if (!ok) {
-				error = src + ": " + std::strerror(errno);
+				error = errno_text(src);
 				return false;
 			}
-			// Keywords travel by name: the target mailbox may use other letters for them.
+			// Keywords travel by name: the target mailbox may use other letters for them. One
+			// the target has no room for, or cannot save, fails the copy: none is dropped.
 			std::string letters;
 			for (char c : m.flags) {
-				if (c < 'a' || c > 'z')
+				if (c < 'a' || c > 'z') {
 					letters += c;
-				else if (auto k = static_cast<std::size_t>(c - 'a'); k < s_.keywords_.names.size())
-					if (char t = target_keywords_.letter(s_.keywords_.names[k], target_.dir(), true))
-						letters += t;
+					continue;
+				}
+				auto k = static_cast<std::size_t>(c - 'a');
+				if (k >= s_.keywords_.names.size())
+					continue;
+				const std::string &name = s_.keywords_.names[k];
+				std::optional<char> t = target_keywords_.find(name);
+				if (!t && target_keywords_.full()) {
+					keyword_limit_ = true;
+					return false;
+				}
+				if (!t) {
+					char added = '\0';
+					if (!target_keywords_.add(name, target_.dir(), added)) {
+						error = errno_text(target_.dir() + "/" + Keywords::file_name);
+						return false;
+					}
+					t = added;
+				}
+				letters += *t;
 			}
 			batch_.add(m.vsize, letters);
 			from_.push_back(uid);
@@ -183,6 +201,10 @@ private:
 	bool fail(const std::string &error)
 	{
 		batch_.abort();
+		if (keyword_limit_) {
+			s_.tagged(cmd_.tag, "NO", "[LIMIT] Too many keywords in the target mailbox, nothing was copied");
+			return true;
+		}
 		log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": COPY: " + error);
 		s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Copy failed, nothing was copied");
 		return true;
@@ -198,6 +220,7 @@ private:
 
 	ImapSession &s_;
 	ImapCommand cmd_;
+	bool keyword_limit_ = false;
 	std::vector<std::size_t> indexes_; // view indexes to copy, in order
 	std::size_t next_ = 0;             // indexes_[0, next_) are in the batch
 	Mailbox target_;

@@ -87,22 +87,18 @@ std::optional<std::string> letters_for_flags(const std::vector<std::string> &fla
 			error = "Invalid keyword";
 			return std::nullopt;
 		}
-		int write_errno = 0;
-		char c = keywords.letter(flag, dir, create, write_errno);
-		if (c == '\0') {
-			if (write_errno == ENOSPC || write_errno == EDQUOT) {
-				error = "[OVERQUOTA] No space left to save the keyword";
-				return std::nullopt;
-			}
-			if (write_errno != 0) {
-				error = "[SERVERBUG] Cannot save the keyword";
-				return std::nullopt;
-			}
-			if (create) {
-				error = "[LIMIT] Too many keywords in this mailbox";
-				return std::nullopt;
-			}
+		std::optional<char> known = keywords.find(flag);
+		if (!known && !create)
 			continue; // an unknown keyword is simply not set on any message
+		char c = known.value_or('\0');
+		if (!known && keywords.full()) {
+			error = "[LIMIT] Too many keywords in this mailbox";
+			return std::nullopt;
+		}
+		if (!known && !keywords.add(flag, dir, c)) {
+			error = errno == ENOSPC || errno == EDQUOT ? "[OVERQUOTA] No space left to save the keyword"
+								   : "[SERVERBUG] Cannot save the keyword";
+			return std::nullopt;
 		}
 		letters += c;
 	}

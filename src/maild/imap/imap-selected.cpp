@@ -496,14 +496,14 @@ bool matches(const SearchKey &key, SearchTarget &t)
 
 // Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
 // keyword matches nothing (value stays empty, a letter no message has).
-void resolve_keywords(SearchKey &key, Keywords &keywords, const std::string &dir)
+void resolve_keywords(SearchKey &key, const Keywords &keywords)
 {
 	if (key.op == SearchKey::Op::keyword || key.op == SearchKey::Op::unkeyword) {
-		char c = keywords.letter(key.str, dir, false);
-		key.value = c ? std::string(1, c) : std::string("!");
+		std::optional<char> c = keywords.find(key.str);
+		key.value = c ? std::string(1, *c) : std::string("!");
 	}
 	for (auto &child : key.children)
-		resolve_keywords(child, keywords, dir);
+		resolve_keywords(child, keywords);
 }
 
 } // namespace
@@ -577,7 +577,7 @@ void ImapSession::search(const ImapCommand &cmd)
 		return;
 	}
 	SearchKey key = cmd.search;
-	resolve_keywords(key, keywords_, mailbox_.dir());
+	resolve_keywords(key, keywords_);
 	sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(key));
 }
 

@@ -582,25 +582,33 @@ Keywords Keywords::load(const std::string &dir)
 	return k;
 }
 
-char Keywords::letter(std::string_view name, const std::string &dir, bool create, int &write_errno)
+std::optional<char> Keywords::find(std::string_view name) const
 {
-	write_errno = 0;
 	for (std::size_t i = 0; i < names.size(); i++) {
 		if (equal_nocase(names[i], name))
 			return static_cast<char>('a' + i);
 	}
-	if (!create || names.size() >= 26)
-		return '\0';
+	return std::nullopt;
+}
+
+bool Keywords::add(std::string_view name, const std::string &dir, char &letter)
+{
+	if (full()) {
+		errno = EMLINK;
+		return false;
+	}
 	names.emplace_back(name);
 	std::string text;
 	for (const auto &n : names)
 		text += n + "\n";
 	if (!write_file_atomically(dir, file_name, text)) {
-		write_errno = errno != 0 ? errno : EIO;
+		int saved = errno != 0 ? errno : EIO;
 		names.pop_back();
-		return '\0';
+		errno = saved;
+		return false;
 	}
-	return static_cast<char>('a' + names.size() - 1);
+	letter = static_cast<char>('a' + names.size() - 1);
+	return true;
 }
 
 void Mailbox::save_entries()

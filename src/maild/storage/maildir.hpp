@@ -41,16 +41,13 @@ struct MessageFile {
 struct Keywords {
 	std::vector<std::string> names;
 	static Keywords load(const std::string &dir);
-	// The letter for `name` (case-insensitive match); adds and saves it when `create` is set and
-	// there is room. '\0' when unknown or full.
-	char letter(std::string_view name, const std::string &dir, bool create)
-	{
-		int ignored = 0;
-		return letter(name, dir, create, ignored);
-	}
-	// The same; when the new name could not be saved, '\0' with write_errno set (ENOSPC...), so
-	// a full disk is not mistaken for a full set of letters. write_errno is 0 otherwise.
-	char letter(std::string_view name, const std::string &dir, bool create, int &write_errno);
+	// The letter of `name` (matched without regard to case), if the mailbox has one for it.
+	std::optional<char> find(std::string_view name) const;
+	bool full() const { return names.size() >= 26; }
+	// Gives the new `name` the next letter and saves the list. False when the list could not be
+	// saved (errno from the write: ENOSPC, EDQUOT...; the name is then not added) or when it is
+	// full (errno EMLINK: check full() first where that is a separate reply).
+	bool add(std::string_view name, const std::string &dir, char &letter);
 	static constexpr const char file_name[] = "maild-keywords";
 };
 
