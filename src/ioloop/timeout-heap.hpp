@@ -43,7 +43,8 @@
 namespace ioloop_detail {
 
 // The members kept out of line ([[gnu::noinline]]) keep a caller's usual path short; each one
-// stays so only because callgrind counts more instructions without it (doc/performance.md, "Attributes in the timeout queue").
+// stays so only because callgrind counts more instructions without it (doc/performance.md,
+// "Attributes in the timeout queue").
 // They are also hidden: called directly, not through the PLT as the shared library's exported
 // symbols are (the conformance test has its own copy).
 class TimeoutHeap {
@@ -224,7 +225,7 @@ private:
 	// Equal deadlines are rare in the heap (see the top), so the entries are read only then.
 	static bool less(const Node &a, const Node &b)
 	{
-		if (a.deadline_us != b.deadline_us)
+		if (a.deadline_us != b.deadline_us) [[likely]]
 			return a.deadline_us < b.deadline_us;
 		return a.e->node_seq < b.e->node_seq;
 	}
@@ -256,8 +257,9 @@ private:
 			heap_insert(e);
 	}
 
-	// push_armed's way when the key fits the run but the ring is full. Out of line: inlined,
-	// timeout_add takes 7 instructions more.
+	// push_armed's way when the key fits the run but the ring is full. Out of line:
+	// callgrind counts more instructions inlined (doc/performance.md, "Attributes in
+	// the timeout queue").
 	[[gnu::noinline, gnu::visibility("hidden")]] Entry *push_run_full(Entry *e, bool may_grow)
 	{
 		if (run_make_room(may_grow))
@@ -282,8 +284,9 @@ private:
 	}
 
 	// Any queued entry under its real key, `seq` its arming order. Its node is not compared
-	// while it moves, so its tie-break may change first. Out of line: inlined, an event with an
-	// idle-timeout re-arm takes 15 instructions more.
+	// while it moves, so its tie-break may change first. Out of line:
+	// callgrind counts more instructions inlined (doc/performance.md, "Attributes in
+	// the timeout queue").
 	[[gnu::noinline, gnu::visibility("hidden")]] void requeue(Entry *e, std::uint64_t seq)
 	{
 		e->node_seq = seq;
@@ -341,7 +344,8 @@ private:
 		else // a leaf, as three nodes in four are: no sift, and none of the registers it needs
 			place(i, n);
 	}
-	// Out of line, the pair: inlined, timeout_remove takes 0.5-1.5 instructions more.
+	// Out of line, the pair: callgrind counts more instructions inlined (doc/performance.md, "Attributes in
+	// the timeout queue").
 	[[gnu::noinline, gnu::visibility("hidden")]] void sift_up_out(std::size_t i, Node n)
 	{
 		sift_up(i, n);
@@ -394,7 +398,8 @@ private:
 			place(i, n);
 	}
 
-	// Out of line: inlined, timeout_add takes a little more (0.15 instructions).
+	// Out of line: callgrind counts more instructions inlined (doc/performance.md, "Attributes in
+	// the timeout queue").
 	[[gnu::noinline, gnu::visibility("hidden")]] void grow(std::size_t want)
 	{
 		std::size_t cap = cap_ == 0 ? 64 : cap_;
@@ -464,8 +469,9 @@ private:
 
 	// The ring is full: squeezes the holes out if they are at least half of it (so the copying
 	// is paid for by the removals that made them), else doubles it if allowed. Never throws: when
-	// there is no room, the caller queues in the heap instead. Out of line: inlined, an event
-	// with an idle-timeout re-arm takes 0.14 instructions more.
+	// there is no room, the caller queues in the heap instead. Out of line:
+	// callgrind counts more instructions inlined (doc/performance.md, "Attributes in
+	// the timeout queue").
 	[[gnu::noinline, gnu::visibility("hidden")]] bool run_make_room(bool may_grow)
 	{
 		if (run_cap_ != 0 && run_live_ <= run_cap_ / 2) {

@@ -38,9 +38,9 @@ void push_again(ioloop &loop, timeout *t, std::int64_t deadline_us)
 	loop.timeouts.push(&t->heap, deadline_us, false);
 }
 
-// timeout_reset outside the loop's callbacks, or of a one-shot that fired. Out of line (as the
-// other *_slow): inlined, the usual path saves registers for it, 6 instructions more an
-// event with an idle-timeout re-arm (doc/performance.md, "Attributes in the timeout queue").
+// timeout_reset outside the loop's callbacks, or of a one-shot that fired. Out of line, as the
+// other *_slow: inlined, the usual path saves registers for it, and callgrind counts more
+// instructions (doc/performance.md, "Attributes in the timeout queue").
 [[gnu::noinline]] void reset_slow(ioloop &loop, timeout *t)
 {
 	std::int64_t deadline_us = arm_time(loop) + t->interval_us;
@@ -84,8 +84,8 @@ timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_
 	return arm_new(*loop, t, arm_time(*loop) + delay_us);
 }
 
-// timeout_add when the pool or the queue must grow. Out of line: inlined, timeout_add takes 3
-// instructions more.
+// timeout_add when the pool or the queue must grow. Out of line: callgrind counts more instructions inlined
+// (doc/performance.md, "Attributes in the timeout queue").
 [[gnu::noinline]] timeout *add_c_slow(ioloop *loop, unsigned int msecs, timeout_callback_t *callback,
 				      void *context)
 {
@@ -122,7 +122,8 @@ void free_timeout(ioloop &loop, timeout *t)
 }
 
 // timeout_remove of a timeout with a release function, or of the one whose callback runs. Out of
-// line: inlined, timeout_remove takes 6 instructions more.
+// line: callgrind counts more instructions inlined
+// (doc/performance.md, "Attributes in the timeout queue").
 [[gnu::noinline]] void remove_slow(ioloop &loop, timeout *t)
 {
 	if (t->heap.queued())
