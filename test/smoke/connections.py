@@ -1,6 +1,7 @@
 """Connections: pipelined commands answered in order, over-long lines (-ERR, the session lives
 on), backpressure (a client that does not read holds maild's memory to a bound while others are
-served; a big RETR streams), the idle timeout, --max-connections, a half-closed client's QUIT."""
+served; a big RETR streams), the idle timeout, --max-connections, a half-closed client's QUIT, a
+dropped session's lock released in time for the same user's next login."""
 import hashlib
 import os
 import socket
@@ -134,4 +135,16 @@ with Root() as root:
         d = m.raw()
         check(d.login("alice")[1].startswith(b"+OK"), "after one closes, a new connection is served")
         check(m.stop() == 0, "clean exit")
+
+    # A client that drops its connection (a command sent, its reply never read) and logs in again
+    # at once gets in: the old session's lock goes when its connection closes, not when the
+    # session is freed in a later loop iteration.
+    with Maild(exe, root) as m:
+        refused = 0
+        for _ in range(100):
+            r = m.raw()
+            refused += not r.login("alice")[1].startswith(b"+OK")
+            r.send(b"STAT\r\n")
+            r.sock.close()
+        check(refused == 0, "100 drop-and-reconnect logins, none refused [IN-USE] (%d were)" % refused)
 print("PASS")

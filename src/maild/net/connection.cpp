@@ -55,6 +55,8 @@ void Connection::close(std::string_view reason)
 	idle_.remove();
 	fd_.reset();
 	out_.clear();
+	if (handler_)
+		handler_->on_closed();
 	if (on_closed_)
 		on_closed_(*this);
 }

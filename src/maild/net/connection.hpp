@@ -40,6 +40,10 @@ public:
 	virtual bool streaming() const = 0;
 	virtual void produce() = 0;
 	virtual void on_idle_timeout() = 0;
+	// The connection has just closed (the handler itself is destroyed later, outside the
+	// callbacks): what another session may be waiting for, such as a user's lock, is released
+	// here, before the loop serves anything else.
+	virtual void on_closed() {}
 	// After Connection::read_raw(n): the next n bytes arrive here, in order, in chunks, instead
 	// of as lines; `last` marks the chunk that completes them. Lines resume after it.
 	virtual void on_raw(std::string_view chunk, bool last)

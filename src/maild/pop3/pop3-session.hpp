@@ -32,6 +32,7 @@ public:
 	bool streaming() const override { return static_cast<bool>(file_fd_); }
 	void produce() override;
 	void on_idle_timeout() override;
+	void on_closed() override { release_lock(); }
 
 private:
 	enum class State { authorization, sasl_response, transaction, done };
