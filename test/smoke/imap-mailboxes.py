@@ -3,6 +3,7 @@ move too, messages and UIDs kept), DELETE, SUBSCRIBE/UNSUBSCRIBE/LSUB across ses
 derived from the store; and names that must never reach outside the user's directory ('/', '..',
 absolute paths, control characters): NO, and nothing is created or changed anywhere."""
 import os
+import re
 import sys
 
 from maildtest import (SAMPLES, Lit, Maild, Root, all_dirs, check, codes, crlf, fetches, find_message,
@@ -109,6 +110,17 @@ with Root() as root:
         check("\\hasnochildren" in boxes(r)["Job.Projects"], "its parent now has \\HasNoChildren")
         check(r.cmd("SELECT Mailing")[1].startswith(b"NO"), "SELECT of a deleted mailbox: NO")
         check(len(message_files(user_dir)) == len(SAMPLES), "INBOX was not touched")
+
+        # A mailbox deleted and created again, at once and repeatedly, gets a new UIDVALIDITY each
+        # time (RFC 3501 2.3.1.1), so a client's cached UID 1 never names another message.
+        seen = []
+        for _ in range(3):
+            r.ok("CREATE Again")
+            r.ok("APPEND Again ", Lit(b"Subject: again\r\n\r\nx\r\n"))
+            status = r.ok("STATUS Again (UIDVALIDITY UIDNEXT)")[0]
+            seen.append(int(re.search(rb"UIDVALIDITY (\d+)", status).group(1)))
+            r.ok("DELETE Again")
+        check(len(set(seen)) == 3 and seen == sorted(seen), "three re-creations, three rising UIDVALIDITYs: %s" % seen)
 
         # SUBSCRIBE / LSUB, kept across sessions.
         r.ok("SUBSCRIBE Job")

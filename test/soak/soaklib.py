@@ -164,7 +164,8 @@ def read_uidlist(maildir):
     return int(m.group(1)), int(m.group(2)), entries
 
 
-def check_consistent(maildir, allowed_extra=("maild-keywords", "subscriptions", "maild-uidlist.lock")):
+def check_consistent(maildir, allowed_extra=("maild-keywords", "subscriptions", "maild-uidlist.lock",
+                                             "maild-uidvalidity")):
     """Problems (a list of str, empty when fine) of one Maildir after maild has opened it:
     every file in cur/ is in the uidlist and every entry has a file, UIDs strictly ascending and
     below N, no base twice, new/ empty, and nothing in the directory besides cur new tmp, the

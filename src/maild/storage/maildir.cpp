@@ -310,7 +310,10 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 	if (!read_uidlist(dir, mb.list_)) {
 		// No list or a damaged one: UIDs start over, and the new UIDVALIDITY tells clients.
 		mb.list_ = Uidlist{};
-		mb.list_.uidvalidity = static_cast<std::uint32_t>(std::time(nullptr));
+		if (!next_uidvalidity(dir, mb.list_.uidvalidity)) {
+			error = errno_text(dir + ": " + uidvalidity_file_name);
+			return false;
+		}
 		changed = true;
 	}
 

@@ -5,8 +5,10 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <ctime>
 #include <fcntl.h>
 #include <string>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,6 +116,39 @@ bool write_file_atomically(const std::string &dir, const std::string &name, std:
 	if (Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dfd)
 		fsync(dfd.get());
 	return true;
+}
+
+bool next_uidvalidity(const std::string &dir, std::uint32_t &out)
+{
+	std::string root = dir;
+	if (auto slash = dir.rfind('/'); slash != std::string::npos && slash + 1 < dir.size() && dir[slash + 1] == '.')
+		root.resize(slash);
+	Fd fd(open((root + "/" + uidvalidity_file_name).c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+	if (!fd)
+		return false;
+	struct stat st {};
+	if (flock(fd.get(), LOCK_EX) < 0 || fstat(fd.get(), &st) < 0)
+		return false;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return false;
+	}
+	char buf[16];
+	ssize_t n = pread(fd.get(), buf, sizeof buf, 0);
+	if (n < 0)
+		return false;
+	std::uint32_t last = 0; // a missing or damaged file: the clock alone, as before the file
+	std::string_view text(buf, static_cast<std::size_t>(n));
+	parse_number(text.substr(0, text.find('\n')), last);
+	auto now = static_cast<std::uint32_t>(std::time(nullptr));
+	// At 2^32 - 1 there is no value above every one given; 1 is the least bad wrap.
+	std::uint32_t next = last == UINT32_MAX ? 1 : now > last ? now : last + 1;
+	std::string line = std::to_string(next) + "\n";
+	if (pwrite(fd.get(), line.data(), line.size(), 0) != static_cast<ssize_t>(line.size()) ||
+	    ftruncate(fd.get(), static_cast<off_t>(line.size())) < 0 || fsync(fd.get()) < 0)
+		return false;
+	out = next;
+	return fd.close();
 }
 
 } // namespace maild

@@ -35,6 +35,14 @@ struct Uidlist {
 	static constexpr const char file_name[] = "maild-uidlist";
 };
 
+// A UIDVALIDITY for a new list of the mailbox at `dir` (INBOX is the user's root, a folder
+// root/.Name): the current time, but always above every value given before in the user's store,
+// which root/maild-uidvalidity keeps (under flock, for the other workers). A mailbox deleted and
+// created again within a second, or after the clock went back, so never repeats one (RFC 3501
+// 2.3.1.1). False with errno when the file cannot be read or written.
+bool next_uidvalidity(const std::string &dir, std::uint32_t &out);
+constexpr const char uidvalidity_file_name[] = "maild-uidvalidity";
+
 // Writes `data` to dir/name through a temporary file (in dir/tmp/ when it exists, else
 // dir/name.tmp) + fsync + rename. False with errno on failure.
 bool write_file_atomically(const std::string &dir, const std::string &name, std::string_view data);
