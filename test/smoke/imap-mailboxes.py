@@ -13,10 +13,10 @@ exe = sys.argv[1]
 time_limit(50)
 
 
-def boxes(r, cmd="LIST"):
-    """{name: lower-cased attributes} from LIST or LSUB "" "*"."""
+def boxes(r, cmd="LIST", pattern="*"):
+    """{name: lower-cased attributes} from LIST or LSUB "" pattern."""
     out = {}
-    for resp in r.ok('%s "" "*"' % cmd):
+    for resp in r.ok('%s "" "%s"' % (cmd, pattern)):
         if resp.startswith(b"* %s " % cmd.encode()):
             v = parse(resp)
             out[text(v[4])] = {a.lower() for a in v[2]}
@@ -134,6 +134,27 @@ with Root() as root:
         check(set(boxes(r, "LSUB")) == {"Job", "Sent Items"}, "a new session sees the same subscriptions")
         r.ok("RENAME Job Work")
         check(r.ok("LSUB \"\" \"Nothing*\"") == [], "LSUB with a pattern that matches nothing")
+        # RFC 3501 6.3.9: "%" stops at the delimiter, so a subscribed child shows as its unsubscribed
+        # parent, flagged \Noselect (once, however many children); a subscribed parent as itself.
+        r.ok("CREATE Work.Projects.2024")
+        r.ok("CREATE Work.Other")
+        r.ok("SUBSCRIBE Work.Projects")
+        r.ok("SUBSCRIBE Work.Projects.2024")
+        r.ok("SUBSCRIBE Work.Other")
+        lsub = boxes(r, "LSUB", "%")
+        check(lsub.get("Work") == {"\\noselect"} and "Work.Projects" not in lsub and "Sent Items" in lsub,
+              "LSUB \"\" %%: Work (\\Noselect) for its subscribed children: %s" % lsub)
+        lines = [l for l in r.ok('LSUB "" %') if b'"Work"' in l]
+        check(len(lines) == 1, "the parent once, not once per child: %r" % lines)
+        lsub = boxes(r, "LSUB", "Work.%")
+        check(set(lsub) == {"Work.Projects", "Work.Other"} and lsub["Work.Projects"] == set(),
+              "LSUB \"\" Work.%%: the subscribed children as themselves: %s" % lsub)
+        r.ok("UNSUBSCRIBE Work.Projects")
+        lsub = boxes(r, "LSUB", "Work.%")
+        check(lsub.get("Work.Projects") == {"\\noselect"}, "unsubscribed with a subscribed child: \\Noselect: %s" % lsub)
+        for n in ("Work.Projects.2024", "Work.Other"):
+            r.ok("UNSUBSCRIBE " + n)
+            r.ok("DELETE " + n)
 
         # Names that try to leave the user's directory (or are not names at all).
         before = all_dirs(root.dir)

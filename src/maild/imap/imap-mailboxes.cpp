@@ -8,6 +8,7 @@
 #include "storage/mail-folders.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace maild {
 
@@ -101,6 +102,8 @@ public:
 		full_ = cmd_.args[0] + cmd_.args[1];
 		all_ = list_mailboxes(s_.user_root_);
 		names_ = lsub_ ? load_subscriptions(s_.user_root_) : all_;
+		if (lsub_)
+			subscribed_.insert(names_.begin(), names_.end());
 		// Sorted, the children of a name are the run of names after it that start with it
 		// and the delimiter: one binary search each instead of a pass over every name.
 		std::sort(all_.begin(), all_.end());
@@ -115,11 +118,25 @@ private:
 		return it != all_.end() && it->compare(0, prefix.size(), prefix) == 0 && it->size() > prefix.size();
 	}
 
+	// RFC 3501 6.3.9: a subscribed name that "%" stops short of shows as its unsubscribed
+	// parent the pattern does match, flagged \Noselect, once.
+	void lsub_parents(const std::string &name)
+	{
+		for (std::size_t at = name.find(mailbox_delimiter); at != std::string::npos;
+		     at = name.find(mailbox_delimiter, at + 1)) {
+			std::string parent = name.substr(0, at);
+			if (subscribed_.count(parent) == 0 && list_pattern_matches(full_, parent, mailbox_delimiter) &&
+			    parents_sent_.insert(parent).second)
+				s_.untagged("LSUB (\\Noselect) \".\" " + imap_quote(parent));
+		}
+	}
+
 	ImapSession &s_;
 	ImapCommand cmd_;
 	bool lsub_;
 	std::string full_;
 	std::vector<std::string> all_, names_;
+	std::set<std::string> subscribed_, parents_sent_; // LSUB only; both bounded by the subscriptions
 	std::size_t next_ = 0;
 };
 
@@ -137,6 +154,8 @@ bool ImapSession::ListJob::step(std::chrono::steady_clock::time_point until)
 				upper[i] = ascii_upper(upper[i]);
 			match = list_pattern_matches(upper, name, mailbox_delimiter);
 		}
+		if (!match && lsub_)
+			lsub_parents(name);
 		if (!match)
 			continue;
 		std::string attrs;
