@@ -1,9 +1,9 @@
 """IMAP SEARCH: the keys clients send (fetchmail's UNSEEN UNDELETED, curl's UNSEEN) and the common
 RFC 3501 ones, each result derived from the sample messages and their flags; UID SEARCH answers UIDs;
-a bad key gets BAD."""
+a bad key gets BAD; repeated header fields and address keys (comments, white space around '@')."""
 import sys
 
-from maildtest import SAMPLES, Maild, Root, check, crlf, flags_of, search_result, time_limit, uids
+from maildtest import SAMPLES, Lit, Maild, Root, check, crlf, flags_of, search_result, time_limit, uids
 
 exe = sys.argv[1]
 time_limit(40)
@@ -60,6 +60,19 @@ with Root() as root:
         check(got == [ids[-1]], "UID SEARCH UID <above max>:* matches the last message (RFC 3501 n:*)")
         check(r.cmd("SEARCH BOGUSKEY")[1].startswith(b"BAD"), "an unknown search key gets BAD")
         check(r.cmd("SEARCH CHARSET UTF-8 ALL")[1].startswith(b"OK"), "SEARCH CHARSET UTF-8 is accepted")
+
+        # Every instance of a repeated field is searched, and address keys see addresses as
+        # RFC 5322 reads them: comments and the white space around '@' are not part of them.
+        odd = (b"From: Someone <user-from (comment)@ (comment) domain.org>\r\n"
+               b"To: group2: (nobody) ;\r\nX-Tag: first\r\nX-Tag: second\r\nSubject: odd\r\n\r\nbody\r\n")
+        r.ok("APPEND INBOX ", Lit(odd))
+        r.ok("NOOP")
+        odd_seq = n + 1
+        for key, want in [("HEADER X-Tag second", [odd_seq]), ("HEADER X-Tag first", [odd_seq]),
+                          ("FROM user-from@domain.org", [odd_seq]), ('FROM "Someone <user-from@domain.org>"', [odd_seq]),
+                          ("FROM nosuch@domain.org", [])]:
+            got = search_result(r.ok("SEARCH " + key))
+            check(got == want, "SEARCH %s -> %s (got %s)" % (key, want, got))
         r.cmd("LOGOUT")
         check(m.stop() == 0, "clean exit")
 print("PASS")

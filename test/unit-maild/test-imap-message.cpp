@@ -392,7 +392,7 @@ TEST_CASE("Address forms in the ENVELOPE", "[imap-message]")
 	CHECK(from("\"Doe, John\" <j@d.org>, x@y") == "((\"Doe, John\" NIL \"j\" \"d.org\")(NIL NIL \"x\" \"y\"))");
 	CHECK(from("\"A \\\"B\\\"\" <a@b>") == "((\"A \\\"B\\\"\" NIL \"a\" \"b\"))");
 	CHECK(from("\"quoted local\"@example.org") == "((NIL NIL \"quoted local\" \"example.org\"))");
-	CHECK(from("<@relay.example,@r2:user@host>") == "((NIL NIL \"user\" \"host\"))");
+	CHECK(from("<@relay.example,@r2:user@host>") == "((NIL \"@relay.example,@r2\" \"user\" \"host\"))");
 	CHECK(from("root") == "((NIL NIL \"root\" \"\"))"); // no domain: not a group marker
 	CHECK(from("=?utf-8?q?J=C3=B6rg?= <j@x>") == "((\"=?utf-8?q?J=C3=B6rg?=\" NIL \"j\" \"x\"))"); // not decoded
 	CHECK(from("J\xc3\xb6rg <j@x>") == "(({5}\r\nJ\xc3\xb6rg NIL \"j\" \"x\"))");          // 8-bit: a literal

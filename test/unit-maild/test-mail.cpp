@@ -132,6 +132,8 @@ TEST_CASE("Address lists: names, comments, groups, routes, a missing '>'", "[mai
 	CHECK((g[0].mailbox == "Team" && !g[0].host));
 	CHECK((g[1].mailbox == "a" && g[1].host == "x"));
 	CHECK((g[2].mailbox == "b" && g[2].host == "y"));
+	CHECK(g[2].route == "@route,@r2"); // RFC 3501 ENVELOPE's adl
+	CHECK(!g[1].route);
 	CHECK((!g[3].name && !g[3].mailbox && !g[3].host)); // the group's end
 	CHECK(g[4].mailbox == "c");
 
@@ -143,6 +145,16 @@ TEST_CASE("Address lists: names, comments, groups, routes, a missing '>'", "[mai
 	REQUIRE(no_domain.size() == 1);
 	CHECK((no_domain[0].mailbox == "local" && no_domain[0].host == "")); // empty, not a group marker
 	CHECK(addresses(" , ,").empty());
+
+	// A comment alone in a group is no address: the group start and its end, nothing between.
+	auto empty_group = addresses("group2: (foo) ;");
+	REQUIRE(empty_group.size() == 2);
+	CHECK((empty_group[0].mailbox == "group2" && !empty_group[0].host));
+	CHECK((!empty_group[1].name && !empty_group[1].mailbox));
+	// Comments inside an address are not part of it.
+	auto commented = addresses("<user-from (comment)@ (comment) domain.org>");
+	REQUIRE(commented.size() == 1);
+	CHECK((commented[0].mailbox == "user-from" && commented[0].host == "domain.org"));
 }
 
 TEST_CASE("Address lists stop at max_addresses and still close a group", "[mail][address]")

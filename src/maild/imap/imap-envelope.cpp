@@ -29,7 +29,9 @@ void append_address_list(std::string &out, std::optional<std::string_view> value
 			out += any ? "(" : "((";
 			any = true;
 			append_imap_nstring(out, a.name);
-			out += " NIL "; // the source route (adl) is obsolete and never sent
+			out += ' ';
+			append_imap_nstring(out, a.route);
+			out += ' ';
 			append_imap_nstring(out, a.mailbox);
 			out += ' ';
 			append_imap_nstring(out, a.host);

@@ -137,6 +137,16 @@ std::optional<std::string> ImapMessage::header_value(std::string_view name) cons
 	return unfold(*value);
 }
 
+bool ImapMessage::any_header_value(std::string_view name, const std::function<bool(const std::string &)> &fn) const
+{
+	bool found = false;
+	for_each_field(root_->header, [&](const HeaderField &f) {
+		found = equal_nocase(f.name, name) && fn(unfold(f.value));
+		return !found;
+	});
+	return found;
+}
+
 std::optional<MessageDate> ImapMessage::date_with_zone() const
 {
 	auto v = header_value("Date");

@@ -17,6 +17,7 @@
 #include "mail/mime.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,9 @@ public:
 	// The first top-level header field named `name` (case-insensitive), unfolded, without the name,
 	// the colon and the white space after it; nothing if absent.
 	std::optional<std::string> header_value(std::string_view name) const;
+	// Calls fn with each top-level field named `name`, unfolded as header_value() gives it, in
+	// message order, until fn returns true; true when one did (a repeated field is searched whole).
+	bool any_header_value(std::string_view name, const std::function<bool(const std::string &)> &fn) const;
 	// The Date: header as Unix time; nothing if absent or unparseable.
 	std::optional<std::int64_t> date() const;
 	// The Date: header with its zone (for SEARCH SENT*); nothing if absent or unparseable.

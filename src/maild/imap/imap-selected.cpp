@@ -7,6 +7,7 @@
 #include "imap/imap-flags.hpp"
 #include "imap/imap-message.hpp"
 #include "imap/imap-session.hpp"
+#include "mail/address.hpp"
 #include "mail/calendar.hpp"
 #include "storage/mail-folders.hpp"
 
@@ -431,6 +432,27 @@ bool matches_size_or_date(const SearchKey &key, SearchTarget &t)
 	return key.op == Op::sentsince ? d >= key.day : key.op == Op::sentbefore ? d < key.day : d == key.day;
 }
 
+// FROM, TO, CC, BCC: the text in any field of that name, as written or as its addresses read
+// without comments and folding ("Name <user@host>" each, a group by its name), so that
+// "user@example.org" finds "<user (comment)@ example.org>".
+bool address_has(const ImapMessage &m, std::string_view field, std::string_view value)
+{
+	return m.any_header_value(field, [&](const std::string &raw) {
+		if (contains_nocase(raw, value))
+			return true;
+		std::string plain;
+		parse_address_list(raw, [&](const MailAddress &a) {
+			if (a.name)
+				plain += *a.name + " ";
+			if (a.mailbox && a.host && !a.host->empty())
+				plain += "<" + *a.mailbox + "@" + *a.host + "> ";
+			else if (a.mailbox)
+				plain += *a.mailbox + " ";
+		});
+		return contains_nocase(plain, value);
+	});
+}
+
 // The keys that look for text in the header or the body, ignoring case.
 bool matches_text(const SearchKey &key, SearchTarget &t)
 {
@@ -438,22 +460,19 @@ bool matches_text(const SearchKey &key, SearchTarget &t)
 	if (!t.load())
 		return false;
 	auto header_has = [&](std::string_view field, std::string_view value) {
-		auto h = t.parsed->header_value(field);
-		return h && contains_nocase(*h, value);
+		return t.parsed->any_header_value(field, [&](const std::string &v) { return contains_nocase(v, value); });
 	};
 	switch (key.op) {
 	case Op::header:
-		if (key.value.empty())
-			return t.parsed->header_value(key.str).has_value();
-		return header_has(key.str, key.value);
+		return header_has(key.str, key.value); // an empty value matches any field of that name
 	case Op::from:
-		return header_has("From", key.str);
+		return address_has(*t.parsed, "From", key.str);
 	case Op::to:
-		return header_has("To", key.str);
+		return address_has(*t.parsed, "To", key.str);
 	case Op::cc:
-		return header_has("Cc", key.str);
+		return address_has(*t.parsed, "Cc", key.str);
 	case Op::bcc:
-		return header_has("Bcc", key.str);
+		return address_has(*t.parsed, "Bcc", key.str);
 	case Op::subject:
 		return header_has("Subject", key.str);
 	case Op::body:

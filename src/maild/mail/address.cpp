@@ -180,12 +180,14 @@ private:
 	void finish()
 	{
 		MailAddress a;
+		bool has_address = have_angle_ || !pending_.empty();
 		if (have_angle_)
 			a = std::move(angle_);
 		else if (!pending_.empty())
 			fill_addr_spec(pending_, a);
-		// An old-style "user@host (Real Name)" names the address with its comment.
-		if (!a.name && comment_)
+		// An old-style "user@host (Real Name)" names the address with its comment; a comment
+		// alone (as in an empty group "g: (none) ;") is no address.
+		if (!a.name && comment_ && has_address)
 			a.name = comment_;
 		bool empty = !a.name && (!a.mailbox || a.mailbox->empty()) && (!a.host || a.host->empty());
 		if (!empty && left_ > 0) {
@@ -216,15 +218,21 @@ private:
 		in_group_ = false;
 	}
 
-	// Inside the brackets: an obsolete route ("@a,@b:") is dropped at its ':'; a ',' after the
-	// start of the address means the '>' is missing.
+	// Inside the brackets: an obsolete route ("@a,@b:") is kept apart at its ':' (RFC 3501's adl);
+	// a ',' after the start of the address means the '>' is missing.
 	void read_angle()
 	{
 		angle_.name = make_phrase(pending_);
 		pending_.clear();
 		have_angle_ = true;
 		std::vector<AddrToken> inner;
+		std::string route;
 		bool ended_by_comma = false;
+		auto route_text = [&] {
+			for (const auto &t : inner)
+				route += t.kind == AddrToken::Kind::special ? std::string(1, t.special) : t.text;
+			inner.clear();
+		};
 		for (;;) {
 			AddrToken u = lex_.next();
 			if (u.kind == AddrToken::Kind::end || u.is('>'))
@@ -232,17 +240,24 @@ private:
 			if (u.kind == AddrToken::Kind::comment)
 				continue;
 			if (u.is(':')) {
+				if (!inner.empty() && inner.front().is('@'))
+					route_text();
 				inner.clear();
 				continue;
 			}
 			if (u.is(',')) {
-				if (!inner.empty() && inner.front().is('@'))
-					continue; // a route
+				if (!inner.empty() && inner.front().is('@')) {
+					route_text(); // a route
+					route += ',';
+					continue;
+				}
 				ended_by_comma = true;
 				break;
 			}
 			inner.push_back(std::move(u));
 		}
+		if (!route.empty() && route.back() != ',')
+			angle_.route = std::move(route);
 		fill_addr_spec(inner, angle_);
 		if (ended_by_comma)
 			finish();

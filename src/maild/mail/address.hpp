@@ -14,6 +14,7 @@ namespace maild {
 // mailbox is the group name, and ends with an address of all nothing (RFC 3501 7.4.2's form).
 struct MailAddress {
 	std::optional<std::string> name;    // display name, or the comment of "user@host (Name)"
+	std::optional<std::string> route;   // the obsolete source route of "<@a,@b:user@host>": "@a,@b"
 	std::optional<std::string> mailbox; // local part, unquoted
 	std::optional<std::string> host;    // domain; empty (not nothing) when the address has none
 };
