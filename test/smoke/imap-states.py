@@ -1,7 +1,8 @@
 """IMAP commands by session state (RFC 3501 6.1-6.4), as maild's command table states them: each
 command in each state gets the reply a client can rely on: what runs, "Log in first" before login,
 "Already logged in" after it, "No mailbox selected" outside the selected state, [READ-ONLY] for
-STORE and EXPUNGE (UID forms too) after EXAMINE, "Unknown command" for unknown verbs and UID
+STORE, EXPUNGE and MOVE (UID forms too) after EXAMINE, ID in any state and ENABLE only before a
+mailbox is selected, "Unknown command" for unknown verbs and UID
 before a verb without a UID form, and nothing at all after LOGOUT."""
 import sys
 
@@ -24,7 +25,7 @@ READ_ONLY = "NO [READ-ONLY] Mailbox is read-only"
 UNKNOWN = "BAD Unknown command"
 SELECTED_ONLY = ["CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "UID EXPUNGE 1", "SEARCH ALL", "UID SEARCH ALL",
                  "FETCH 1 (FLAGS)", "UID FETCH 1 (FLAGS)", "STORE 1 +FLAGS (\\Seen)",
-                 "UID STORE 1 +FLAGS (\\Seen)", "COPY 1 INBOX", "UID COPY 1 INBOX"]
+                 "UID STORE 1 +FLAGS (\\Seen)", "COPY 1 INBOX", "UID COPY 1 INBOX", "MOVE 1 INBOX", "UID MOVE 1 INBOX"]
 
 with Root() as root:
     root.deliver_samples("alice")
@@ -34,9 +35,10 @@ with Root() as root:
         expect(r, "CAPABILITY", "OK Capability completed")
         expect(r, "NOOP", "OK NOOP completed")
         expect(r, "STARTTLS", "BAD STARTTLS is not available")
+        expect(r, 'ID ("name" "states")', "OK ID completed")
         for c in ["NAMESPACE", "SELECT INBOX", "EXAMINE INBOX", 'LIST "" "*"', 'LSUB "" "*"',
                   "STATUS INBOX (MESSAGES)", "CREATE x", "DELETE x", "RENAME x y", "SUBSCRIBE x",
-                  "UNSUBSCRIBE x", "IDLE"] + SELECTED_ONLY:
+                  "UNSUBSCRIBE x", "IDLE", "ENABLE X-NONE"] + SELECTED_ONLY:
             expect(r, c, LOGIN_FIRST)
         expect(r, "FROB", UNKNOWN)
         expect(r, "UID NOOP", UNKNOWN)
@@ -49,6 +51,7 @@ with Root() as root:
         expect(r, "AUTHENTICATE PLAIN", LOGGED_IN)
         expect(r, "NAMESPACE", "OK Namespace completed")
         expect(r, "CAPABILITY", "OK Capability completed")
+        expect(r, "ID NIL", "OK ID completed")
         for c in SELECTED_ONLY:
             expect(r, c, NOT_SELECTED)
         expect(r, "FROB", UNKNOWN)
@@ -56,8 +59,10 @@ with Root() as root:
         # Selected with EXAMINE: reading runs, changing the mailbox is refused before any work.
         expect(r, "EXAMINE INBOX", "OK [READ-ONLY]")
         expect(r, "LOGIN alice secret", LOGGED_IN)
-        for c in ["STORE 1 +FLAGS (\\Deleted)", "UID STORE 1 +FLAGS (\\Deleted)", "EXPUNGE", "UID EXPUNGE 1"]:
+        for c in ["STORE 1 +FLAGS (\\Deleted)", "UID STORE 1 +FLAGS (\\Deleted)", "EXPUNGE", "UID EXPUNGE 1",
+                  "MOVE 1 INBOX", "UID MOVE 1 INBOX"]:
             expect(r, c, READ_ONLY)
+        expect(r, "ENABLE X-NONE", "BAD Command not valid in this state")  # RFC 5161: before SELECT
         expect(r, "CHECK", "OK Check completed")
         expect(r, "SEARCH ALL", "OK Search completed")
         expect(r, "FETCH 1 (FLAGS)", "OK Fetch completed")

@@ -155,6 +155,29 @@ TEST_CASE("IMAP UID prefix", "[imap-parser]")
 	}
 }
 
+TEST_CASE("IMAP MOVE, ID and ENABLE", "[imap-parser]")
+{
+	auto m = ok("a UID MOVE 1:3 \"Sent Items\"");
+	CHECK((m.uid && m.verb == ImapVerb::move));
+	CHECK(m.args == std::vector<std::string>{"Sent Items"});
+	CHECK(ok("a move 2 inbox").args == std::vector<std::string>{"INBOX"});
+	CHECK(bad("a MOVE 1"));
+
+	auto id = ok("a ID (\"name\" \"x\" \"version\" NIL)");
+	CHECK(id.verb == ImapVerb::id);
+	CHECK(id.args == std::vector<std::string>{"name", "x", "version", ""});
+	CHECK(ok("a ID NIL").args.empty());
+	for (const char *b : {"a ID", "a ID ()", "a ID (\"name\")", "a ID (name \"x\")", "a ID (\"a\" \"b\" )", "a ID x"}) {
+		INFO(b);
+		CHECK(bad(b));
+	}
+
+	auto e = ok("a ENABLE condstore X-Y");
+	CHECK((e.verb == ImapVerb::enable && e.args == std::vector<std::string>{"CONDSTORE", "X-Y"}));
+	CHECK(bad("a ENABLE"));
+	CHECK(bad("a ENABLE x  y"));
+}
+
 TEST_CASE("IMAP strings: atoms, quoted with escapes, literals", "[imap-parser]")
 {
 	// python imaplib quotes a password with a space.

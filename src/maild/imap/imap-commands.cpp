@@ -3,6 +3,8 @@
 // states, so a handler runs only where RFC 3501 section 6 allows it.
 #include "imap/imap-session.hpp"
 
+#include "base/log.hpp"
+
 #include <algorithm>
 #include <iterator>
 
@@ -27,6 +29,7 @@ const ImapSession::CommandSpec *ImapSession::find_command(ImapVerb verb)
 		{V::noop, &ImapSession::noop, any, 0},
 		{V::logout, &ImapSession::logout, any, 0},
 		{V::starttls, &ImapSession::starttls, any, 0},
+		{V::id, &ImapSession::id, any, 0}, // RFC 2971 3.1
 		// Not authenticated (6.2).
 		{V::login, &ImapSession::login_command, not_authenticated, 0},
 		{V::authenticate, &ImapSession::authenticate, not_authenticated, 0},
@@ -44,6 +47,8 @@ const ImapSession::CommandSpec *ImapSession::find_command(ImapVerb verb)
 		{V::unsubscribe, &ImapSession::subscribe, authenticated, 0},
 		{V::append, &ImapSession::append_without_literal, authenticated, 0},
 		{V::idle, &ImapSession::idle_start, authenticated, 0},
+		// RFC 5161 3.1: before a mailbox is selected.
+		{V::enable, &ImapSession::enable, state_bit(State::authenticated), 0},
 		// Selected (6.4).
 		{V::check, &ImapSession::check, selected, 0},
 		{V::close, &ImapSession::close_or_unselect, selected, 0},
@@ -53,6 +58,8 @@ const ImapSession::CommandSpec *ImapSession::find_command(ImapVerb verb)
 		{V::fetch, &ImapSession::fetch, selected, uid_form | sequence_numbers},
 		{V::store, &ImapSession::store, selected, uid_form | sequence_numbers | read_write},
 		{V::copy, &ImapSession::copy, selected, uid_form | sequence_numbers},
+		// Not sequence_numbers: RFC 6851 3.3 has MOVE report its own EXPUNGEs before its reply.
+		{V::move, &ImapSession::copy, selected, uid_form | read_write},
 	};
 	auto it = std::find_if(std::begin(table), std::end(table), [verb](const CommandSpec &c) { return c.verb == verb; });
 	return it == std::end(table) ? nullptr : it;
@@ -100,6 +107,26 @@ void ImapSession::logout(const ImapCommand &cmd)
 void ImapSession::starttls(const ImapCommand &cmd)
 {
 	tagged(cmd.tag, "BAD", "STARTTLS is not available");
+}
+
+void ImapSession::id(const ImapCommand &cmd)
+{
+	// What the client says of itself helps reading a log; every field but a bounded few goes.
+	std::string said;
+	for (std::size_t i = 0; i + 1 < cmd.args.size() && said.size() < 200; i += 2)
+		said += " " + printable(cmd.args[i], 30) + "=" + printable(cmd.args[i + 1], 60);
+	if (!said.empty())
+		log_line(LogLevel::info, conn_.peer(), "client id:" + said);
+	untagged("ID (\"name\" \"maild\")");
+	done_ok(cmd, "ID completed");
+}
+
+void ImapSession::enable(const ImapCommand &cmd)
+{
+	// None of the extensions maild has needs enabling, and RFC 5161 3.1 has a server ignore the
+	// names it does not know: ENABLED lists nothing.
+	untagged("ENABLED");
+	done_ok(cmd, "Enable completed");
 }
 
 void ImapSession::namespace_(const ImapCommand &cmd)

@@ -118,8 +118,22 @@ public:
 		log_line(LogLevel::debug, s_.conn_.peer(),
 			 "user=" + s_.user_ + ": COPY of " + std::to_string(to.size()) + " messages: commit " +
 				 std::to_string(took.count()) + " us");
-		s_.done_ok(cmd_, "[COPYUID " + std::to_string(target_.uidvalidity()) + " " + uid_set_text(from_) + " " +
-				      uid_set_text(to) + "] Copy completed");
+		std::string copyuid = "[COPYUID " + std::to_string(target_.uidvalidity()) + " " + uid_set_text(from_) +
+				      " " + uid_set_text(to) + "]";
+		if (cmd_.verb != ImapVerb::move) {
+			s_.done_ok(cmd_, copyuid + " Copy completed");
+			return true;
+		}
+		// RFC 6851 3.3: COPYUID before the EXPUNGEs, which the reply's sync sends.
+		s_.untagged("OK " + copyuid + " Moved");
+		std::sort(from_.begin(), from_.end());
+		if (s_.mailbox_.expunge(from_, error) > 0 || !error.empty()) {
+			log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": MOVE: " + error);
+			s_.sync(true);
+			s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Copied, but some messages could not be removed here");
+			return true;
+		}
+		s_.done_ok(cmd_, "Move completed");
 		return true;
 	}
 
@@ -205,7 +219,7 @@ private:
 			s_.tagged(cmd_.tag, "NO", "[LIMIT] Too many keywords in the target mailbox, nothing was copied");
 			return true;
 		}
-		log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": COPY: " + error);
+		log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": COPY/MOVE: " + error);
 		s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Copy failed, nothing was copied");
 		return true;
 	}

@@ -140,6 +140,44 @@ bool mailbox_args(Cursor &c, ImapCommand &cmd, int count)
 	return true;
 }
 
+// RFC 2971: "ID" SP ( "(" string SP nstring *(SP string SP nstring) ")" / nil ); at most 30
+// pairs (its section 3.3).
+bool id_command(Cursor &c, ImapCommand &cmd)
+{
+	if (!c.sp())
+		return false;
+	std::string_view nil;
+	if (c.peek() != '(')
+		return (c.atom(nil) && equal_nocase(nil, "NIL")) || c.fail("ID takes NIL or a list");
+	c.accept('(');
+	do {
+		if (cmd.args.size() >= 60)
+			return c.fail("ID takes at most 30 fields");
+		cmd.args.emplace_back();
+		cmd.args.emplace_back();
+		if (!c.string(cmd.args[cmd.args.size() - 2]) || !c.sp())
+			return false;
+		if (c.peek() == '"' || c.peek() == '{') {
+			if (!c.string(cmd.args.back()))
+				return false;
+		} else if (!c.atom(nil) || !equal_nocase(nil, "NIL")) {
+			return c.fail("ID values are strings or NIL");
+		}
+	} while (c.accept(' '));
+	return c.close_paren();
+}
+
+bool enable_command(Cursor &c, ImapCommand &cmd)
+{
+	do {
+		std::string_view name;
+		if (!c.sp() || !c.atom(name))
+			return false;
+		cmd.args.push_back(upper_copy(name));
+	} while (c.peek() == ' ');
+	return true;
+}
+
 bool arguments(Cursor &c, ImapCommand &cmd)
 {
 	switch (cmd.verb) {
@@ -184,7 +222,12 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 	case ImapVerb::store:
 		return store_command(c, cmd);
 	case ImapVerb::copy:
+	case ImapVerb::move:
 		return c.sp() && c.sequence_set(cmd.set) && mailbox_args(c, cmd, 1);
+	case ImapVerb::id:
+		return id_command(c, cmd);
+	case ImapVerb::enable:
+		return enable_command(c, cmd);
 	}
 	return true;
 }
@@ -205,7 +248,8 @@ constexpr VerbName verbs[] = {
 	{"APPEND", ImapVerb::append}, {"CHECK", ImapVerb::check}, {"CLOSE", ImapVerb::close},
 	{"UNSELECT", ImapVerb::unselect}, {"EXPUNGE", ImapVerb::expunge},
 	{"SEARCH", ImapVerb::search}, {"FETCH", ImapVerb::fetch}, {"STORE", ImapVerb::store},
-	{"COPY", ImapVerb::copy}, {"IDLE", ImapVerb::idle},
+	{"COPY", ImapVerb::copy}, {"IDLE", ImapVerb::idle}, {"MOVE", ImapVerb::move},
+	{"ID", ImapVerb::id}, {"ENABLE", ImapVerb::enable},
 };
 
 ImapVerb lookup_verb(std::string_view name)
@@ -285,9 +329,9 @@ ImapCommand parse_imap_command(std::string_view text)
 			return cmd;
 		}
 		ImapVerb v = lookup_verb(verb);
-		if (v != ImapVerb::fetch && v != ImapVerb::store && v != ImapVerb::copy &&
+		if (v != ImapVerb::fetch && v != ImapVerb::store && v != ImapVerb::copy && v != ImapVerb::move &&
 		    v != ImapVerb::search && v != ImapVerb::expunge) {
-			cmd.error = "UID takes FETCH, STORE, COPY, SEARCH or EXPUNGE";
+			cmd.error = "UID takes FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE";
 			return cmd;
 		}
 		cmd.verb = v;

@@ -77,22 +77,24 @@ inline constexpr int max_search_depth = 64;
 enum class ImapVerb {
 	unknown, capability, noop, logout, starttls, login, authenticate, namespace_,
 	list, lsub, status, select, examine, create, delete_, rename, subscribe, unsubscribe, append,
-	check, close, unselect, expunge, search, fetch, store, copy, idle
+	check, close, unselect, expunge, search, fetch, store, copy, idle,
+	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */
 };
 
 struct ImapCommand {
 	std::string tag;
 	ImapVerb verb = ImapVerb::unknown;
-	bool uid = false;              // UID FETCH/STORE/COPY/SEARCH/EXPUNGE
+	bool uid = false;              // UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE
 	std::vector<std::string> args; // astrings/strings, decoded (quotes and literals resolved), in order:
 		// login: user, password; authenticate: mechanism (upper-cased) [, initial response as
 		// sent: base64 or "=" for an empty one]; list/lsub: reference, pattern;
 		// status: mailbox (items in status_items); select/examine/create/delete/subscribe/unsubscribe: mailbox;
-		// rename: from, to; append: mailbox; copy: mailbox.
+		// rename: from, to; append: mailbox; copy, move: mailbox; id: field, value, field, value...
+		// (a NIL value as an empty string; ID NIL: none); enable: the capability names, upper-cased.
 		// A mailbox argument (not LIST's reference or pattern) that is "inbox" in any case is
 		// given as "INBOX", since INBOX is case-insensitive (RFC 3501 5.1).
 	std::vector<std::string> status_items; // upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN
-	SequenceSet set;                       // fetch/store/copy/uid expunge
+	SequenceSet set;                       // fetch/store/copy/move/uid expunge
 	std::vector<FetchAtt> fetch;           // macros ALL/FAST/FULL expanded; a single item or a list
 	SearchKey search;                      // op and_ at the top
 	std::string charset;                   // SEARCH CHARSET x (upper-cased); empty when absent

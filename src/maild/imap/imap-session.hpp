@@ -123,6 +123,8 @@ private:
 	void logout(const ImapCommand &cmd);
 	void starttls(const ImapCommand &cmd);
 	void namespace_(const ImapCommand &cmd);
+	void id(const ImapCommand &cmd);
+	void enable(const ImapCommand &cmd);
 	void check(const ImapCommand &cmd);
 	void close_or_unselect(const ImapCommand &cmd);
 	void append_without_literal(const ImapCommand &cmd);
@@ -185,7 +187,7 @@ private:
 	void store(const ImapCommand &cmd);
 	void expunge(const ImapCommand &cmd);
 	void expunge_deleted(const std::vector<std::uint32_t> *only);
-	void copy(const ImapCommand &cmd);
+	void copy(const ImapCommand &cmd); // and MOVE
 	void search(const ImapCommand &cmd);
 
 	// FETCH (imap-fetch.cpp).

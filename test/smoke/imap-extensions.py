@@ -1,0 +1,83 @@
+"""IMAP extensions beyond IMAP4rev1, through raw sockets and python's imaplib: MOVE (RFC 6851:
+COPYUID first, then the EXPUNGEs, then OK; the messages arrive byte for byte with their flags and
+leave the source; other sessions see the EXPUNGEs; [READ-ONLY] and [TRYCREATE] refusals), ID
+(RFC 2971: maild names itself, NIL and lists accepted, malformed lists BAD) and ENABLE (RFC 5161:
+nothing maild has needs enabling, so ENABLED lists nothing, and unknown names are ignored)."""
+import sys
+
+from maildtest import (SAMPLES, Maild, Root, check, crlf, fetches, resp_code, search_result, time_limit,
+                       uid_set)
+
+exe = sys.argv[1]
+time_limit(40)
+
+with Root() as root:
+    root.deliver_samples("alice")
+    with Maild(exe, root, imap=True, pop3=False) as m:
+        r = m.iraw("alice")
+        caps = r.ok("CAPABILITY")[0].split()
+        for cap in (b"MOVE", b"ID", b"ENABLE"):
+            check(cap in caps, "CAPABILITY lists %s" % cap.decode())
+
+        # ID
+        untagged, done = r.cmd('ID ("name" "smoke" "version" NIL)')
+        check(done.startswith(b"OK") and untagged == [b'* ID ("name" "maild")'], "ID: maild names itself: %r" % untagged)
+        check(r.cmd("ID NIL")[1].startswith(b"OK"), "ID NIL")
+        for bad in ('ID ("name")', "ID (", 'ID ("a" "b"', "ID foo"):
+            check(r.cmd(bad)[1].startswith(b"BAD"), "%s: BAD" % bad)
+        check(r.cmd("ID (" + " ".join('"f%d" "v"' % i for i in range(31)) + ")")[1].startswith(b"BAD"),
+              "ID with more than 30 fields: BAD")
+
+        # ENABLE
+        untagged, done = r.cmd("ENABLE X-UNKNOWN CONDSTORE")
+        check(done.startswith(b"OK") and untagged == [b"* ENABLED"], "ENABLE: nothing enabled: %r" % untagged)
+        check(r.cmd("ENABLE")[1].startswith(b"BAD"), "ENABLE without a name: BAD")
+
+        # MOVE
+        r.ok("CREATE Dest")
+        r.ok("SELECT INBOX")
+        watcher = m.iraw("alice")
+        watcher.ok("SELECT INBOX")
+        got = fetches(r.ok("FETCH 1:* (UID FLAGS BODY.PEEK[])"))
+        before = {int(v["UID"]): (set(v["FLAGS"]) - {"\\Recent"}, v["BODY[]"]) for v in got.values()}
+        uids = sorted(before)
+        r.ok("STORE 2 +FLAGS.SILENT (\\Flagged)")
+        before[uids[1]][0].add("\\Flagged")
+        untagged, done = r.cmd("MOVE 2:3 Dest")
+        check(done.startswith(b"OK"), "MOVE 2:3 Dest: %r" % done)
+        check(untagged[:1] and untagged[0].startswith(b"* OK [COPYUID "), "COPYUID comes first: %r" % untagged)
+        check(untagged[1:] == [b"* 2 EXPUNGE", b"* 2 EXPUNGE"], "then one EXPUNGE per message: %r" % untagged)
+        v, src, dst = untagged[0].split(b"[COPYUID ")[1].split(b"]")[0].decode().split()
+        check(uid_set(src) == uids[1:3] and len(uid_set(dst)) == 2, "COPYUID names the moved UIDs: %s" % src)
+        moved = dict(zip(uid_set(src), uid_set(dst)))
+        untagged, _ = r.cmd("UID MOVE %d Dest" % uids[0])
+        code = untagged[0].split(b"[COPYUID ")[1].split(b"]")[0].decode().split()
+        moved[uids[0]] = uid_set(code[2])[0]
+        check(untagged[1:] == [b"* 1 EXPUNGE"], "UID MOVE: its EXPUNGE: %r" % untagged)
+        left = search_result(r.ok("UID SEARCH ALL"))
+        check(left == uids[3:], "the moved messages left INBOX: %s" % left)
+        exp = [u for u in watcher.ok("NOOP") if u.endswith(b"EXPUNGE")]
+        check(len(exp) == 3, "another session on INBOX is told of the three EXPUNGEs: %r" % exp)
+        r.ok("SELECT Dest")
+        got = fetches(r.ok("UID FETCH 1:* (FLAGS BODY.PEEK[])"))
+        after = {int(v["UID"]): (set(v["FLAGS"]) - {"\\Recent"}, v["BODY[]"]) for v in got.values()}
+        for s, d in moved.items():
+            check(after[d] == before[s], "Dest UID %d is INBOX UID %d, bytes and flags %s" % (d, s, sorted(before[s][0])))
+        check(r.cmd("MOVE 1 Nowhere")[1].startswith(b"NO [TRYCREATE]"), "MOVE to a missing mailbox: NO [TRYCREATE]")
+        r.ok("EXAMINE Dest")
+        check(r.cmd("MOVE 1 INBOX")[1].startswith(b"NO [READ-ONLY]"), "MOVE out of an EXAMINEd mailbox: NO [READ-ONLY]")
+
+        # python's imaplib, as a client script would use it.
+        c = m.imap("alice")
+        typ, _ = c.select("Dest")
+        check(typ == "OK", "imaplib SELECT Dest")
+        typ, data = c.uid("MOVE", str(moved[uids[0]]), "INBOX")
+        check(typ == "OK", "imaplib uid('MOVE', ...): %s %r" % (typ, data))
+        typ, data = c.select("INBOX", readonly=True)
+        check(int(data[0]) == len(SAMPLES) - 2, "INBOX holds its messages but the two still in Dest: %r" % data)
+        typ, data = c.xatom("ID", '("name" "imaplib")')
+        check(typ == "OK", "imaplib ID: %s" % typ)
+        c.logout()
+        r.cmd("LOGOUT")
+        check(m.stop() == 0, "clean exit")
+print("PASS")
