@@ -125,6 +125,11 @@ void check_command(std::string_view text)
 
 	if (cmd.error == nullptr && !cmd.set.ranges.empty())
 		check_set(cmd.set);
+	FUZZ_CHECK(!cmd.set.saved || cmd.set.ranges.empty()); // "$" stands alone (RFC 5182)
+	if (cmd.error == nullptr && cmd.verb == ImapVerb::id) // RFC 2971: pairs, at most 30
+		FUZZ_CHECK(cmd.args.size() % 2 == 0 && cmd.args.size() <= 60);
+	if (cmd.error == nullptr && cmd.verb == ImapVerb::enable)
+		FUZZ_CHECK(!cmd.args.empty());
 	bool append_ok = cmd.verb == ImapVerb::append && cmd.error == nullptr;
 	FUZZ_CHECK(is_append_message_literal(text) == append_ok);
 	if (append_ok) {

@@ -2,7 +2,10 @@
 COPYUID first, then the EXPUNGEs, then OK; the messages arrive byte for byte with their flags and
 leave the source; other sessions see the EXPUNGEs; [READ-ONLY] and [TRYCREATE] refusals), ID
 (RFC 2971: maild names itself, NIL and lists accepted, malformed lists BAD) and ENABLE (RFC 5161:
-nothing maild has needs enabling, so ENABLED lists nothing, and unknown names are ignored)."""
+nothing maild has needs enabling, so ENABLED lists nothing, and unknown names are ignored), ESEARCH
+(RFC 4731: MIN MAX ALL COUNT, by sequence number and UID, COUNT 0 and nothing else when nothing
+matches) and SEARCHRES (RFC 5182: SAVE into "$", which FETCH, STORE, SEARCH and UID forms then use;
+SAVE with MIN/MAX alone keeps just those; a new SELECT or a failed SAVE empties it)."""
 import sys
 
 from maildtest import (SAMPLES, Maild, Root, check, crlf, fetches, resp_code, search_result, time_limit,
@@ -16,7 +19,7 @@ with Root() as root:
     with Maild(exe, root, imap=True, pop3=False) as m:
         r = m.iraw("alice")
         caps = r.ok("CAPABILITY")[0].split()
-        for cap in (b"MOVE", b"ID", b"ENABLE"):
+        for cap in (b"MOVE", b"ID", b"ENABLE", b"ESEARCH", b"SEARCHRES"):
             check(cap in caps, "CAPABILITY lists %s" % cap.decode())
 
         # ID
@@ -32,6 +35,35 @@ with Root() as root:
         untagged, done = r.cmd("ENABLE X-UNKNOWN CONDSTORE")
         check(done.startswith(b"OK") and untagged == [b"* ENABLED"], "ENABLE: nothing enabled: %r" % untagged)
         check(r.cmd("ENABLE")[1].startswith(b"BAD"), "ENABLE without a name: BAD")
+
+        # ESEARCH and SEARCHRES, on the samples as delivered.
+        r.ok("SELECT INBOX")
+        n = len(SAMPLES)
+        all_uids = search_result(r.ok("UID SEARCH ALL"))
+        tag = r.next_tag()
+        untagged, done = r.cmd("SEARCH RETURN (MIN MAX ALL COUNT) ALL", tag=tag)
+        check(untagged == [b'* ESEARCH (TAG "%s") MIN 1 MAX %d ALL 1:%d COUNT %d' % (tag.encode(), n, n, n)],
+              "ESEARCH MIN MAX ALL COUNT: %r" % untagged)
+        untagged, _ = r.cmd("UID SEARCH RETURN () 2:3")
+        check(untagged and untagged[0].endswith(b" UID ALL %d:%d" % (all_uids[1], all_uids[2])),
+              "UID SEARCH RETURN (): UIDs, ALL by default: %r" % untagged)
+        untagged, _ = r.cmd("SEARCH RETURN (MIN COUNT) KEYWORD nosuch")
+        check(untagged and untagged[0].endswith(b") COUNT 0"), "nothing found: COUNT 0 and no MIN: %r" % untagged)
+        untagged, _ = r.cmd("SEARCH RETURN (SAVE) 2:3")
+        check(untagged == [], "SAVE alone answers no ESEARCH: %r" % untagged)
+        check(sorted(fetches(r.ok("FETCH $ (UID)"))) == [2, 3], "FETCH $: the saved messages")
+        check(search_result(r.ok("UID SEARCH UID $")) == all_uids[1:3], "UID SEARCH UID $")
+        r.ok("STORE $ +FLAGS.SILENT (saved)")
+        check(search_result(r.ok("SEARCH KEYWORD saved")) == [2, 3], "STORE $ set the keyword on exactly those")
+        r.ok("STORE $ -FLAGS.SILENT (saved)")
+        r.ok("SEARCH RETURN (SAVE MAX) ALL")
+        check(sorted(fetches(r.ok("FETCH $ (UID)"))) == [n], "SAVE MAX keeps only the last match")
+        check(r.cmd("SEARCH RETURN (SAVE) CHARSET KOI8-R ALL")[1].startswith(b"NO [BADCHARSET"), "a failing SAVE")
+        check(search_result(r.ok("SEARCH $")) == [], "leaves $ empty")
+        r.ok("SEARCH RETURN (SAVE) ALL")
+        r.ok("SELECT INBOX")
+        check(search_result(r.ok("SEARCH $")) == [], "a new SELECT empties $")
+        check(r.cmd("SEARCH RETURN (BOGUS) ALL")[1].startswith(b"BAD"), "an unknown RETURN option: BAD")
 
         # MOVE
         r.ok("CREATE Dest")
@@ -75,6 +107,9 @@ with Root() as root:
         check(typ == "OK", "imaplib uid('MOVE', ...): %s %r" % (typ, data))
         typ, data = c.select("INBOX", readonly=True)
         check(int(data[0]) == len(SAMPLES) - 2, "INBOX holds its messages but the two still in Dest: %r" % data)
+        typ, _ = c._simple_command("SEARCH", "RETURN (COUNT)", "ALL")
+        _, es = c.response("ESEARCH")
+        check(typ == "OK" and es and es[0].endswith(b"COUNT %d" % (len(SAMPLES) - 2)), "imaplib ESEARCH COUNT: %r" % es)
         typ, data = c.xatom("ID", '("name" "imaplib")')
         check(typ == "OK", "imaplib ID: %s" % typ)
         c.logout()

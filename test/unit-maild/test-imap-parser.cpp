@@ -178,6 +178,29 @@ TEST_CASE("IMAP MOVE, ID and ENABLE", "[imap-parser]")
 	CHECK(bad("a ENABLE x  y"));
 }
 
+TEST_CASE("IMAP SEARCH RETURN (ESEARCH, SAVE) and the saved set $", "[imap-parser]")
+{
+	auto s = ok("a SEARCH RETURN (MIN count Save) CHARSET UTF-8 ALL");
+	CHECK(s.search_return_given);
+	CHECK(s.search_return == (ImapCommand::ret_min | ImapCommand::ret_count | ImapCommand::ret_save));
+	CHECK(s.charset == "UTF-8");
+	auto empty = ok("a UID SEARCH RETURN () 1:*");
+	CHECK((empty.search_return_given && empty.search_return == 0 && empty.uid));
+	CHECK_FALSE(ok("a SEARCH ALL").search_return_given);
+	for (const char *b : {"a SEARCH RETURN (FOO) ALL", "a SEARCH RETURN (MIN)", "a SEARCH RETURN MIN ALL", "a SEARCH RETURN (MIN ALL"}) {
+		INFO(b);
+		CHECK(bad(b));
+	}
+	CHECK(ok("a FETCH $ (UID)").set.saved);
+	CHECK(ok("a UID STORE $ +FLAGS (x)").set.saved);
+	auto key = ok("a SEARCH UID $ $");
+	REQUIRE(key.search.children.size() == 2);
+	CHECK(key.search.children[0].set.saved);
+	CHECK((key.search.children[1].op == SearchKey::Op::sequence && key.search.children[1].set.saved));
+	CHECK(bad("a FETCH $1 (UID)"));
+	CHECK(sequence_set_text({1, 2, 3, 5, 7, 8}) == "1:3,5,7:8");
+}
+
 TEST_CASE("IMAP strings: atoms, quoted with escapes, literals", "[imap-parser]")
 {
 	// python imaplib quotes a password with a space.

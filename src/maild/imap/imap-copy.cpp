@@ -20,23 +20,6 @@ namespace maild {
 
 namespace {
 
-// "1,3:5" from ascending-or-not numbers, ranges where they run on.
-std::string uid_set_text(const std::vector<std::uint32_t> &uids)
-{
-	std::string out;
-	for (std::size_t i = 0; i < uids.size();) {
-		std::size_t j = i;
-		while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (!out.empty())
-			out += ',';
-		out += std::to_string(uids[i]);
-		if (j > i)
-			out += ":" + std::to_string(uids[j]);
-		i = j + 1;
-	}
-	return out;
-}
 
 // A copy of `from` as `to` (a new file) with `mtime` as its internal date, on disk before
 // true is returned.
@@ -118,8 +101,8 @@ public:
 		log_line(LogLevel::debug, s_.conn_.peer(),
 			 "user=" + s_.user_ + ": COPY of " + std::to_string(to.size()) + " messages: commit " +
 				 std::to_string(took.count()) + " us");
-		std::string copyuid = "[COPYUID " + std::to_string(target_.uidvalidity()) + " " + uid_set_text(from_) +
-				      " " + uid_set_text(to) + "]";
+		std::string copyuid = "[COPYUID " + std::to_string(target_.uidvalidity()) + " " + sequence_set_text(from_) +
+				      " " + sequence_set_text(to) + "]";
 		if (cmd_.verb != ImapVerb::move) {
 			s_.done_ok(cmd_, copyuid + " Copy completed");
 			return true;

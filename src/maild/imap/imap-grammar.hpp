@@ -236,6 +236,11 @@ public:
 
 	bool sequence_set(SequenceSet &set)
 	{
+		if (accept('$')) {
+			set = SequenceSet{};
+			set.saved = true;
+			return true;
+		}
 		std::string_view text = take_while(is_sequence_char);
 		if (text.empty())
 			return fail(at_end() ? "missing argument" : "sequence set expected");

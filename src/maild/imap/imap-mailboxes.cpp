@@ -91,6 +91,7 @@ void ImapSession::close_mailbox()
 	mailbox_ = Mailbox();
 	mailbox_name_.clear();
 	view_max_uid_ = 0;
+	saved_uids_.clear();
 }
 
 // LIST and LSUB answer one line per mailbox, queued while the output is under its bound, in

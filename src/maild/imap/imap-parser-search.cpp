@@ -3,6 +3,9 @@
 
 #include "imap/imap-date.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace maild {
 
 namespace {
@@ -132,7 +135,7 @@ bool search_key(Cursor &c, SearchKey &key, int depth)
 		} while (c.accept(' '));
 		return c.close_paren();
 	}
-	if (is_digit(next) || next == '*') {
+	if (is_digit(next) || next == '*' || next == '$') {
 		key.op = SearchKey::Op::sequence;
 		return c.sequence_set(key.set);
 	}
@@ -157,9 +160,35 @@ bool search_key(Cursor &c, SearchKey &key, int depth)
 	return search_key_argument(c, key, spec->arg, depth);
 }
 
+// RFC 4731: "RETURN" SP "(" [option *(SP option)] ")" SP, the options MIN MAX ALL COUNT, and
+// SAVE from RFC 5182.
+bool search_return(Cursor &c, ImapCommand &cmd)
+{
+	cmd.search_return_given = true;
+	if (!c.sp() || !c.expect('(', "RETURN options expected"))
+		return false;
+	if (c.accept(')'))
+		return c.sp();
+	static constexpr std::pair<const char *, unsigned> options[] = {
+		{"MIN", ImapCommand::ret_min}, {"MAX", ImapCommand::ret_max}, {"ALL", ImapCommand::ret_all},
+		{"COUNT", ImapCommand::ret_count}, {"SAVE", ImapCommand::ret_save}};
+	do {
+		std::string_view name;
+		if (!c.atom(name))
+			return false;
+		auto it = std::find_if(std::begin(options), std::end(options),
+				       [&](const auto &o) { return equal_nocase(name, o.first); });
+		if (it == std::end(options))
+			return c.fail("unknown SEARCH RETURN option");
+		cmd.search_return |= it->second;
+	} while (c.accept(' '));
+	return c.close_paren() && c.sp();
+}
+
 } // namespace
 
-// "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key), after "SEARCH".
+// "SEARCH" [SP "RETURN" SP "(" options ")"] [SP "CHARSET" SP astring] 1*(SP search-key), after
+// "SEARCH".
 bool imap_grammar::search_command(Cursor &c, ImapCommand &cmd)
 {
 	cmd.search.op = SearchKey::Op::and_;
@@ -167,6 +196,12 @@ bool imap_grammar::search_command(Cursor &c, ImapCommand &cmd)
 		return false;
 	std::size_t start = c.pos();
 	std::string_view word = c.take_while(is_atom_char);
+	if (equal_nocase(word, "RETURN")) {
+		if (!search_return(c, cmd))
+			return false;
+		start = c.pos();
+		word = c.take_while(is_atom_char);
+	}
 	if (equal_nocase(word, "CHARSET")) {
 		if (!c.sp() || !c.astring(cmd.charset) || !c.sp())
 			return false;

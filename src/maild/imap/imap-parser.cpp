@@ -278,6 +278,23 @@ bool SequenceSet::contains(std::uint32_t n, std::uint32_t star) const
 	return false;
 }
 
+std::string sequence_set_text(const std::vector<std::uint32_t> &numbers)
+{
+	std::string out;
+	for (std::size_t i = 0; i < numbers.size();) {
+		std::size_t j = i;
+		while (j + 1 < numbers.size() && numbers[j + 1] == numbers[j] + 1)
+			j++;
+		if (!out.empty())
+			out += ',';
+		out += std::to_string(numbers[i]);
+		if (j > i)
+			out += ":" + std::to_string(numbers[j]);
+		i = j + 1;
+	}
+	return out;
+}
+
 std::optional<SequenceSet> parse_sequence_set(std::string_view s)
 {
 	SequenceSet set;

@@ -26,11 +26,16 @@ struct SeqRange {
 };
 struct SequenceSet {
 	std::vector<SeqRange> ranges;
+	// "$": the messages the last SEARCH ... RETURN (SAVE) found (RFC 5182); ranges is empty,
+	// the session resolves it.
+	bool saved = false;
 	// Is n in the set, when '*' means `star` (the largest number in use: message count or max UID)?
 	bool contains(std::uint32_t n, std::uint32_t star) const;
 };
 // Numbers are nz-number (1..4294967295, no leading zero); nothing for anything else.
 std::optional<SequenceSet> parse_sequence_set(std::string_view s);
+// "1,3:5" from numbers in the order given, ranges where they run on (COPYUID, ESEARCH ALL).
+std::string sequence_set_text(const std::vector<std::uint32_t> &numbers);
 
 enum class SectionText { none, header, header_fields, header_fields_not, text, mime };
 struct FetchAtt {
@@ -58,7 +63,8 @@ struct SearchKey {
 		larger, smaller, since, before, on, sentsince, sentbefore, senton,
 		header, from, to, cc, bcc, subject, body, text,
 		not_, or_, and_, // children: not_ 1, or_ 2, and_ any number (a parenthesised list or the top level)
-		sequence, uid
+		sequence, uid,
+		nothing // matches no message: what an empty "$" becomes (the parser never makes it)
 	};
 	Op op = Op::all;
 	std::string str;          // keyword, search string; for header: the field name, upper-cased
@@ -98,6 +104,10 @@ struct ImapCommand {
 	std::vector<FetchAtt> fetch;           // macros ALL/FAST/FULL expanded; a single item or a list
 	SearchKey search;                      // op and_ at the top
 	std::string charset;                   // SEARCH CHARSET x (upper-cased); empty when absent
+	// SEARCH RETURN (...) (ESEARCH RFC 4731, SAVE RFC 5182): which results; `RETURN ()` is ALL.
+	enum SearchReturn : unsigned { ret_min = 1, ret_max = 2, ret_all = 4, ret_count = 8, ret_save = 16 };
+	bool search_return_given = false;
+	unsigned search_return = 0;
 	enum class StoreMode { replace, add, remove } store_mode = StoreMode::replace;
 	bool silent = false;                        // FLAGS.SILENT
 	std::vector<std::string> flags;             // store / append flags, as written ("\Seen", "$Junk")

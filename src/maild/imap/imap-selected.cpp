@@ -125,6 +125,13 @@ void ImapSession::sync_new(std::size_t first)
 bool ImapSession::resolve(const ImapCommand &cmd, std::vector<std::size_t> &out)
 {
 	out.clear();
+	if (cmd.set.saved) { // "$" names messages, whether by UID or sequence number (RFC 5182)
+		for (std::size_t i = 0; i < view_.size(); i++) {
+			if (std::binary_search(saved_uids_.begin(), saved_uids_.end(), view_[i].uid))
+				out.push_back(i);
+		}
+		return true;
+	}
 	if (cmd.uid) {
 		std::uint32_t star = view_.empty() ? 0 : view_.back().uid;
 		for (std::size_t i = 0; i < view_.size(); i++) {
@@ -508,21 +515,32 @@ bool matches(const SearchKey &key, SearchTarget &t)
 		return key.set.contains(t.seq, t.max_seq);
 	case Op::uid:
 		return key.set.contains(t.file->uid, t.max_uid);
+	case Op::nothing:
+		return false;
 	default:
 		return matches_flag(key, t);
 	}
 }
 
 // Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
-// keyword matches nothing (value stays empty, a letter no message has).
-void resolve_keywords(SearchKey &key, const Keywords &keywords)
+// keyword matches nothing (value stays empty, a letter no message has). "$" becomes the saved
+// UIDs, whether written as a sequence set or after UID.
+void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vector<std::uint32_t> &saved)
 {
 	if (key.op == SearchKey::Op::keyword || key.op == SearchKey::Op::unkeyword) {
 		std::optional<char> c = keywords.find(key.str);
 		key.value = c ? std::string(1, *c) : std::string("!");
 	}
+	if ((key.op == SearchKey::Op::sequence || key.op == SearchKey::Op::uid) && key.set.saved) {
+		key.op = SearchKey::Op::uid;
+		key.set = SequenceSet{};
+		for (std::uint32_t uid : saved)
+			key.set.ranges.push_back({uid, uid});
+		if (saved.empty())
+			key.op = SearchKey::Op::nothing;
+	}
 	for (auto &child : key.children)
-		resolve_keywords(child, keywords);
+		resolve_search_key(child, keywords, saved);
 }
 
 } // namespace
@@ -543,15 +561,55 @@ private:
 	std::size_t next_ = 0;
 	bool started_ = false;
 	MessageBytes bytes_; // one read buffer for every message
+	// With RETURN (ESEARCH, SAVE) the matches are kept, as sequence numbers or UIDs, for the
+	// one ESEARCH line at the end: at most one per message in view.
+	std::vector<std::uint32_t> found_;
+	void finish_esearch();
 };
+
+void ImapSession::SearchJob::finish_esearch()
+{
+	unsigned want = cmd_.search_return;
+	if (want == 0)
+		want = ImapCommand::ret_all; // RETURN () is RETURN (ALL)
+	if (want & ImapCommand::ret_save) {
+		// SAVE with MIN and/or MAX alone saves just those (RFC 5182 2.4).
+		std::vector<std::uint32_t> uids;
+		bool only_ends = (want & (ImapCommand::ret_min | ImapCommand::ret_max)) &&
+				 !(want & (ImapCommand::ret_all | ImapCommand::ret_count));
+		for (std::size_t k = 0; k < found_.size(); k++) {
+			if (only_ends && !(k == 0 && (want & ImapCommand::ret_min)) &&
+			    !(k + 1 == found_.size() && (want & ImapCommand::ret_max)))
+				continue;
+			uids.push_back(cmd_.uid ? found_[k] : s_.view_[found_[k] - 1].uid);
+		}
+		s_.saved_uids_ = std::move(uids);
+		if ((want & ~unsigned(ImapCommand::ret_save)) == 0)
+			return; // SAVE alone answers no ESEARCH
+	}
+	std::string line = "ESEARCH (TAG " + imap_quote(cmd_.tag) + ")";
+	if (cmd_.uid)
+		line += " UID";
+	if (!found_.empty() && (want & ImapCommand::ret_min))
+		line += " MIN " + std::to_string(found_.front());
+	if (!found_.empty() && (want & ImapCommand::ret_max))
+		line += " MAX " + std::to_string(found_.back());
+	if (!found_.empty() && (want & ImapCommand::ret_all))
+		line += " ALL " + sequence_set_text(found_);
+	if (want & ImapCommand::ret_count)
+		line += " COUNT " + std::to_string(found_.size());
+	s_.untagged(line);
+}
 
 bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 {
 	Mailbox &mailbox = s_.mailbox_;
 	const auto &view = s_.view_;
+	bool esearch = cmd_.search_return_given;
 	if (!started_) {
 		started_ = true;
-		s_.conn_.send("* SEARCH");
+		if (!esearch)
+			s_.conn_.send("* SEARCH");
 	} else {
 		// Other sessions may have renamed files (flags) since the last slice.
 		std::string error;
@@ -575,16 +633,26 @@ bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 		t.recent = v.recent;
 		t.max_seq = static_cast<std::uint32_t>(view.size());
 		t.max_uid = max_uid;
-		if (matches(key_, t))
-			s_.conn_.send(" " + std::to_string(cmd_.uid ? v.uid : i + 1));
+		if (!matches(key_, t))
+			continue;
+		auto number = static_cast<std::uint32_t>(cmd_.uid ? v.uid : i + 1);
+		if (esearch)
+			found_.push_back(number);
+		else
+			s_.conn_.send(" " + std::to_string(number));
 	}
-	s_.conn_.send("\r\n");
+	if (esearch)
+		finish_esearch();
+	else
+		s_.conn_.send("\r\n");
 	s_.done_ok(cmd_, "Search completed");
 	return true;
 }
 
 void ImapSession::search(const ImapCommand &cmd)
 {
+	if (cmd.search_return & ImapCommand::ret_save)
+		saved_uids_.clear(); // a SEARCH ... SAVE that fails leaves "$" empty (RFC 5182 2.1)
 	if (!cmd.charset.empty() && cmd.charset != "US-ASCII" && cmd.charset != "UTF-8") {
 		tagged(cmd.tag, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return;
@@ -596,7 +664,7 @@ void ImapSession::search(const ImapCommand &cmd)
 		return;
 	}
 	SearchKey key = cmd.search;
-	resolve_keywords(key, keywords_);
+	resolve_search_key(key, keywords_, saved_uids_);
 	sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(key));
 }
 

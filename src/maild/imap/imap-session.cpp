@@ -19,7 +19,7 @@ ImapSession::~ImapSession()
 
 std::string ImapSession::capabilities(const ImapLimits &limits)
 {
-	return "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE APPENDLIMIT=" +
+	return "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE ESEARCH SEARCHRES APPENDLIMIT=" +
 	       std::to_string(limits.append_limit) + " AUTH=PLAIN";
 }
 

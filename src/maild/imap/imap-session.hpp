@@ -227,6 +227,9 @@ private:
 	Keywords keywords_;
 	std::vector<ViewMessage> view_;
 	std::uint32_t view_max_uid_ = 0; // every UID up to this one has been announced
+	// "$" (RFC 5182): the UIDs the last SEARCH ... RETURN (SAVE) found, ascending; emptied when
+	// a mailbox is selected or closed. At most one per message in view.
+	std::vector<std::uint32_t> saved_uids_;
 
 	bool sync_pending_ = false;
 	std::size_t sync_resume_ = 0; // where a sync() without reload goes on comparing
