@@ -5,11 +5,13 @@ leave the source; other sessions see the EXPUNGEs; [READ-ONLY] and [TRYCREATE] r
 nothing maild has needs enabling, so ENABLED lists nothing, and unknown names are ignored), ESEARCH
 (RFC 4731: MIN MAX ALL COUNT, by sequence number and UID, COUNT 0 and nothing else when nothing
 matches) and SEARCHRES (RFC 5182: SAVE into "$", which FETCH, STORE, SEARCH and UID forms then use;
-SAVE with MIN/MAX alone keeps just those; a new SELECT or a failed SAVE empties it)."""
+SAVE with MIN/MAX alone keeps just those; a new SELECT or a failed SAVE empties it), LIST-EXTENDED
+(RFC 5258: several patterns, SUBSCRIBED with \\Subscribed and \\NonExistent, RECURSIVEMATCH's
+CHILDINFO, RETURN options), LIST-STATUS (RFC 5819) and SPECIAL-USE (RFC 6154)."""
 import sys
 
-from maildtest import (SAMPLES, Maild, Root, check, crlf, fetches, resp_code, search_result, time_limit,
-                       uid_set)
+from maildtest import (SAMPLES, Maild, Root, check, crlf, fetches, parse, resp_code, search_result, text,
+                       time_limit, uid_set)
 
 exe = sys.argv[1]
 time_limit(40)
@@ -19,7 +21,8 @@ with Root() as root:
     with Maild(exe, root, imap=True, pop3=False) as m:
         r = m.iraw("alice")
         caps = r.ok("CAPABILITY")[0].split()
-        for cap in (b"MOVE", b"ID", b"ENABLE", b"ESEARCH", b"SEARCHRES"):
+        for cap in (b"MOVE", b"ID", b"ENABLE", b"ESEARCH", b"SEARCHRES", b"LIST-EXTENDED", b"LIST-STATUS",
+                    b"SPECIAL-USE"):
             check(cap in caps, "CAPABILITY lists %s" % cap.decode())
 
         # ID
@@ -64,6 +67,50 @@ with Root() as root:
         r.ok("SELECT INBOX")
         check(search_result(r.ok("SEARCH $")) == [], "a new SELECT empties $")
         check(r.cmd("SEARCH RETURN (BOGUS) ALL")[1].startswith(b"BAD"), "an unknown RETURN option: BAD")
+
+        # LIST-EXTENDED, LIST-STATUS, SPECIAL-USE
+        for box in ("Sent", "Trash", "Work", "Work.Done", "Work.Open"):
+            r.ok("CREATE " + box)
+        for box in ("Work.Open", "Gone", "Sent"):
+            r.ok("SUBSCRIBE " + box)
+
+        def listed(command):
+            out = {}
+            for u in r.ok(command):
+                if u.startswith(b"* LIST "):
+                    v = parse(u)
+                    out[text(v[4])] = (set(v[2]), v[5:])
+            return out
+
+        got = listed('LIST "" ("INBOX" "W*")')
+        check(set(got) == {"INBOX", "Work", "Work.Done", "Work.Open"}, "two patterns: %s" % sorted(got))
+        got = listed('LIST (SUBSCRIBED) "" "*"')
+        check(set(got) == {"Work.Open", "Gone", "Sent"}, "SUBSCRIBED lists the subscriptions: %s" % sorted(got))
+        check(all("\\Subscribed" in a for a, _ in got.values()), "each \\Subscribed: %s" % got)
+        check("\\NonExistent" in got["Gone"][0], "a subscribed name with no mailbox: \\NonExistent: %s" % (got["Gone"],))
+        got = listed('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')
+        check(set(got) == {"Work", "Gone", "Sent"} and got["Work"][1] == [[b"CHILDINFO", [b"SUBSCRIBED"]]]
+              and "\\Subscribed" not in got["Work"][0],
+              "RECURSIVEMATCH: Work for its subscribed child, with CHILDINFO: %s" % got)
+        check(r.cmd('LIST (RECURSIVEMATCH) "" "*"')[1].startswith(b"BAD"), "RECURSIVEMATCH alone: BAD")
+        got = listed('LIST "" "*" RETURN (SUBSCRIBED CHILDREN)')
+        check("\\Subscribed" in got["Sent"][0] and "\\Subscribed" not in got["Trash"][0]
+              and "\\HasChildren" in got["Work"][0], "RETURN (SUBSCRIBED CHILDREN): %s" % got)
+        got = listed('LIST (SPECIAL-USE) "" "*"')
+        check({k: a for k, (a, _) in got.items()} == {"Sent": {"\\HasNoChildren", "\\Sent"},
+                                                         "Trash": {"\\HasNoChildren", "\\Trash"}},
+              "SPECIAL-USE selects Sent and Trash, flagged: %s" % got)
+        check("\\Sent" in listed('LIST "" "Sent" RETURN (SPECIAL-USE)')["Sent"][0], "RETURN (SPECIAL-USE)")
+        untagged = r.ok('LIST "" "*" RETURN (STATUS (MESSAGES UNSEEN))')
+        names = [text(parse(u)[4]) for u in untagged if u.startswith(b"* LIST ")]
+        statuses = [parse(u) for u in untagged if u.startswith(b"* STATUS ")]
+        check([text(v[2]) for v in statuses] == names, "a STATUS right after each LIST line: %r" % untagged)
+        inbox = [v for v in statuses if text(v[2]) == "INBOX"][0]
+        check(inbox[3][:2] == ["MESSAGES", str(n)] or inbox[3][:2] == ["MESSAGES", n], "INBOX's MESSAGES: %r" % inbox)
+        for bad in ('LIST (BOGUS) "" "*"', 'LIST "" "*" RETURN (BOGUS)', 'LIST "" "*" RETURN', 'LIST "" ("a"'):
+            check(r.cmd(bad)[1].startswith(b"BAD"), "%s: BAD" % bad)
+        for box in ("Work.Open", "Gone", "Sent"):
+            r.ok("UNSUBSCRIBE " + box)
 
         # MOVE
         r.ok("CREATE Dest")
@@ -110,6 +157,9 @@ with Root() as root:
         typ, _ = c._simple_command("SEARCH", "RETURN (COUNT)", "ALL")
         _, es = c.response("ESEARCH")
         check(typ == "OK" and es and es[0].endswith(b"COUNT %d" % (len(SAMPLES) - 2)), "imaplib ESEARCH COUNT: %r" % es)
+        typ, _ = c._simple_command("LIST", '""', '"*"', "RETURN", "(STATUS (MESSAGES))")
+        _, st = c.response("STATUS")
+        check(typ == "OK" and any(b"Dest" in x and b"MESSAGES 2" in x for x in st), "imaplib LIST-STATUS: %r" % st)
         typ, data = c.xatom("ID", '("name" "imaplib")')
         check(typ == "OK", "imaplib ID: %s" % typ)
         c.logout()

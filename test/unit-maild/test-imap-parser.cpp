@@ -201,6 +201,25 @@ TEST_CASE("IMAP SEARCH RETURN (ESEARCH, SAVE) and the saved set $", "[imap-parse
 	CHECK(sequence_set_text({1, 2, 3, 5, 7, 8}) == "1:3,5,7:8");
 }
 
+TEST_CASE("IMAP LIST-EXTENDED: selection and return options, several patterns", "[imap-parser]")
+{
+	auto l = ok("a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"INBOX\" W%) RETURN (CHILDREN STATUS (MESSAGES unseen))");
+	CHECK(l.list_select == (ImapCommand::list_subscribed | ImapCommand::list_recursivematch));
+	CHECK(l.list_return == (ImapCommand::list_children | ImapCommand::list_status));
+	CHECK(l.list_patterns == std::vector<std::string>{"INBOX", "W%"});
+	CHECK(l.args[1] == "INBOX");
+	CHECK(l.status_items == std::vector<std::string>{"MESSAGES", "UNSEEN"});
+	auto plain = ok("a LIST \"\" *");
+	CHECK((plain.list_select == 0 && plain.list_return == 0 && plain.list_patterns.size() == 1));
+	CHECK(ok("a LIST () \"\" * RETURN ()").list_patterns.size() == 1);
+	for (const char *b : {"a LIST (RECURSIVEMATCH) \"\" *", "a LIST (FOO) \"\" *", "a LIST \"\" * RETURN (FOO)",
+			      "a LIST \"\" * RETURN", "a LIST \"\" ()", "a LSUB (SUBSCRIBED) \"\" *",
+			      "a LSUB \"\" (a b)", "a LIST \"\" * RETURN (STATUS (BOGUS))"}) {
+		INFO(b);
+		CHECK(bad(b));
+	}
+}
+
 TEST_CASE("IMAP strings: atoms, quoted with escapes, literals", "[imap-parser]")
 {
 	// python imaplib quotes a password with a space.

@@ -1,5 +1,5 @@
-// ImapSession's mailbox commands: SELECT/EXAMINE, LIST/LSUB, STATUS, CREATE/DELETE/RENAME and
-// SUBSCRIBE/UNSUBSCRIBE.
+// ImapSession's mailbox commands: SELECT/EXAMINE, STATUS, CREATE/DELETE/RENAME and
+// SUBSCRIBE/UNSUBSCRIBE (LIST and LSUB: imap-list.cpp).
 #include "imap/imap-session.hpp"
 
 #include "base/ascii.hpp"
@@ -8,7 +8,6 @@
 #include "storage/mail-folders.hpp"
 
 #include <algorithm>
-#include <set>
 
 namespace maild {
 
@@ -94,105 +93,25 @@ void ImapSession::close_mailbox()
 	saved_uids_.clear();
 }
 
-// LIST and LSUB answer one line per mailbox, queued while the output is under its bound, in
-// slices: a user with many thousands of folders neither fills memory nor holds the loop.
-class ImapSession::ListJob final : public SlicedCommand {
-public:
-	ListJob(ImapSession &s, const ImapCommand &cmd, bool lsub) : s_(s), cmd_(cmd), lsub_(lsub)
-	{
-		full_ = cmd_.args[0] + cmd_.args[1];
-		all_ = list_mailboxes(s_.user_root_);
-		names_ = lsub_ ? load_subscriptions(s_.user_root_) : all_;
-		if (lsub_)
-			subscribed_.insert(names_.begin(), names_.end());
-		// Sorted, the children of a name are the run of names after it that start with it
-		// and the delimiter: one binary search each instead of a pass over every name.
-		std::sort(all_.begin(), all_.end());
-	}
-	bool step(std::chrono::steady_clock::time_point until) override;
-
-private:
-	bool has_children(const std::string &name) const
-	{
-		std::string prefix = name + mailbox_delimiter;
-		auto it = std::lower_bound(all_.begin(), all_.end(), prefix);
-		return it != all_.end() && it->compare(0, prefix.size(), prefix) == 0 && it->size() > prefix.size();
-	}
-
-	// RFC 3501 6.3.9: a subscribed name that "%" stops short of shows as its unsubscribed
-	// parent the pattern does match, flagged \Noselect, once.
-	void lsub_parents(const std::string &name)
-	{
-		for (std::size_t at = name.find(mailbox_delimiter); at != std::string::npos;
-		     at = name.find(mailbox_delimiter, at + 1)) {
-			std::string parent = name.substr(0, at);
-			if (subscribed_.count(parent) == 0 && list_pattern_matches(full_, parent, mailbox_delimiter) &&
-			    parents_sent_.insert(parent).second)
-				s_.untagged("LSUB (\\Noselect) \".\" " + imap_quote(parent));
-		}
-	}
-
-	ImapSession &s_;
-	ImapCommand cmd_;
-	bool lsub_;
-	std::string full_;
-	std::vector<std::string> all_, names_;
-	std::set<std::string> subscribed_, parents_sent_; // LSUB only; both bounded by the subscriptions
-	std::size_t next_ = 0;
-};
-
-bool ImapSession::ListJob::step(std::chrono::steady_clock::time_point until)
-{
-	const char *kind = lsub_ ? "LSUB" : "LIST";
-	while (next_ < names_.size()) {
-		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
-			return false;
-		const std::string &name = names_[next_++];
-		bool match = list_pattern_matches(full_, name, mailbox_delimiter);
-		if (!match && name == "INBOX") {
-			std::string upper = full_;
-			for (std::size_t i = 0; i < upper.size() && i < 5; i++)
-				upper[i] = ascii_upper(upper[i]);
-			match = list_pattern_matches(upper, name, mailbox_delimiter);
-		}
-		if (!match && lsub_)
-			lsub_parents(name);
-		if (!match)
-			continue;
-		std::string attrs;
-		if (!lsub_)
-			attrs = has_children(name) ? "\\HasChildren" : "\\HasNoChildren";
-		s_.untagged(std::string(kind) + " (" + attrs + ") \".\" " + imap_quote(name));
-	}
-	s_.done_ok(cmd_, lsub_ ? "Lsub completed" : "List completed");
-	return true;
-}
-
-void ImapSession::list(const ImapCommand &cmd)
-{
-	bool lsub = cmd.verb == ImapVerb::lsub;
-	if (cmd.args[1].empty() && !lsub) {
-		// The hierarchy delimiter and root (RFC 3501 6.3.8).
-		untagged("LIST (\\Noselect) \".\" \"\"");
-		done_ok(cmd, "List completed");
-		return;
-	}
-	sliced_ = std::make_unique<ListJob>(*this, cmd, lsub);
-}
-
 void ImapSession::status(const ImapCommand &cmd)
 {
 	std::string name = cmd.args[0];
 	Mailbox mb;
 	if (!open_mailbox(cmd, mb))
 		return;
+	untagged("STATUS " + imap_quote(name) + " (" + status_values(mb, cmd.status_items) + ")");
+	done_ok(cmd, "Status completed");
+}
+
+std::string ImapSession::status_values(const Mailbox &mb, const std::vector<std::string> &names)
+{
 	std::size_t recent = 0, unseen = 0;
 	for (const auto &m : mb.messages()) {
 		recent += m.uid >= mb.first_recent_uid() ? 1 : 0;
 		unseen += m.flags.find('S') == std::string::npos ? 1 : 0;
 	}
 	std::string items;
-	for (const auto &item : cmd.status_items) {
+	for (const auto &item : names) {
 		std::uint64_t value = 0;
 		if (item == "MESSAGES")
 			value = mb.messages().size();
@@ -208,8 +127,7 @@ void ImapSession::status(const ImapCommand &cmd)
 			continue;
 		items += (items.empty() ? "" : " ") + item + " " + std::to_string(value);
 	}
-	untagged("STATUS " + imap_quote(name) + " (" + items + ")");
-	done_ok(cmd, "Status completed");
+	return items;
 }
 
 void ImapSession::create_delete_rename(const ImapCommand &cmd)

@@ -97,25 +97,21 @@ bool authenticate_command(Cursor &c, ImapCommand &cmd)
 	return true;
 }
 
-bool list_command(Cursor &c, ImapCommand &cmd)
+bool list_pattern(Cursor &c, std::string &out)
 {
-	cmd.args.resize(2);
-	if (!c.sp() || !c.astring(cmd.args[0]) || !c.sp())
-		return false;
 	// list-mailbox: 1*list-char / string
 	if (c.peek() == '"' || c.peek() == '{')
-		return c.string(cmd.args[1]);
+		return c.string(out);
 	std::string_view pattern = c.take_while(is_list_char);
 	if (pattern.empty())
 		return c.fail(c.at_end() ? "missing argument" : "invalid list pattern");
-	cmd.args[1].assign(pattern);
+	out.assign(pattern);
 	return true;
 }
 
-bool status_command(Cursor &c, ImapCommand &cmd)
+bool status_att_list(Cursor &c, std::vector<std::string> &items)
 {
-	cmd.args.emplace_back();
-	if (!c.sp() || !c.mailbox(cmd.args.back()) || !c.sp() || !c.expect('(', "status list expected"))
+	if (!c.expect('(', "status list expected"))
 		return false;
 	do {
 		std::string_view item;
@@ -125,9 +121,89 @@ bool status_command(Cursor &c, ImapCommand &cmd)
 		if (name != "MESSAGES" && name != "RECENT" && name != "UIDNEXT" && name != "UIDVALIDITY" &&
 		    name != "UNSEEN")
 			return c.fail("invalid status item");
-		cmd.status_items.push_back(std::move(name));
+		items.push_back(std::move(name));
 	} while (c.accept(' '));
 	return c.close_paren();
+}
+
+// "(" [option *(SP option)] ")" of LIST-EXTENDED; STATUS takes its item list.
+bool list_options(Cursor &c, ImapCommand &cmd, bool returns)
+{
+	unsigned &set = returns ? cmd.list_return : cmd.list_select;
+	if (!c.expect('(', "list options expected"))
+		return false;
+	if (c.accept(')'))
+		return true;
+	do {
+		std::string_view name;
+		if (!c.atom(name))
+			return false;
+		if (equal_nocase(name, "SUBSCRIBED"))
+			set |= ImapCommand::list_subscribed;
+		else if (equal_nocase(name, "SPECIAL-USE"))
+			set |= ImapCommand::list_special_use;
+		else if (!returns && equal_nocase(name, "REMOTE"))
+			set |= ImapCommand::list_remote;
+		else if (!returns && equal_nocase(name, "RECURSIVEMATCH"))
+			set |= ImapCommand::list_recursivematch;
+		else if (returns && equal_nocase(name, "CHILDREN"))
+			set |= ImapCommand::list_children;
+		else if (returns && equal_nocase(name, "STATUS")) {
+			set |= ImapCommand::list_status;
+			if (!c.sp() || !status_att_list(c, cmd.status_items))
+				return false;
+		} else
+			return c.fail(returns ? "unknown LIST return option" : "unknown LIST selection option");
+	} while (c.accept(' '));
+	return c.close_paren();
+}
+
+// LIST [SP "(" selection options ")"] SP mailbox SP (pattern / "(" pattern *(SP pattern) ")")
+// [SP "RETURN" SP "(" return options ")"] (RFC 5258 6); LSUB takes just mailbox SP pattern.
+bool list_command(Cursor &c, ImapCommand &cmd)
+{
+	cmd.args.resize(2);
+	bool list = cmd.verb == ImapVerb::list;
+	if (!c.sp())
+		return false;
+	if (list && c.peek() == '(') {
+		if (!list_options(c, cmd, false) || !c.sp())
+			return false;
+		// RECURSIVEMATCH alone, or with REMOTE alone, selects nothing to recurse into (6.1).
+		if ((cmd.list_select & ImapCommand::list_recursivematch) &&
+		    !(cmd.list_select & (ImapCommand::list_subscribed | ImapCommand::list_special_use)))
+			return c.fail("RECURSIVEMATCH needs another selection option");
+	}
+	if (!c.astring(cmd.args[0]) || !c.sp())
+		return false;
+	if (list && c.accept('(')) {
+		do {
+			cmd.list_patterns.emplace_back();
+			if (!list_pattern(c, cmd.list_patterns.back()))
+				return false;
+		} while (c.accept(' '));
+		if (!c.close_paren())
+			return false;
+	} else {
+		cmd.list_patterns.emplace_back();
+		if (!list_pattern(c, cmd.list_patterns.back()))
+			return false;
+	}
+	cmd.args[1] = cmd.list_patterns.front();
+	if (list && c.accept(' ')) {
+		std::string_view word;
+		if (!c.atom(word) || !equal_nocase(word, "RETURN"))
+			return c.fail("RETURN expected");
+		if (!c.sp() || !list_options(c, cmd, true))
+			return false;
+	}
+	return true;
+}
+
+bool status_command(Cursor &c, ImapCommand &cmd)
+{
+	cmd.args.emplace_back();
+	return c.sp() && c.mailbox(cmd.args.back()) && c.sp() && status_att_list(c, cmd.status_items);
 }
 
 bool mailbox_args(Cursor &c, ImapCommand &cmd, int count)

@@ -100,6 +100,15 @@ struct ImapCommand {
 		// A mailbox argument (not LIST's reference or pattern) that is "inbox" in any case is
 		// given as "INBOX", since INBOX is case-insensitive (RFC 3501 5.1).
 	std::vector<std::string> status_items; // upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN
+	                                       // (STATUS, and LIST's RETURN (STATUS (...)))
+	// LIST-EXTENDED (RFC 5258): selection and return options, and every pattern (args[1] is the
+	// first). SPECIAL-USE is RFC 6154's, STATUS RFC 5819's.
+	enum ListOption : unsigned {
+		list_subscribed = 1, list_remote = 2, list_recursivematch = 4, list_special_use = 8,
+		list_children = 16, list_status = 32
+	};
+	unsigned list_select = 0, list_return = 0;
+	std::vector<std::string> list_patterns;
 	SequenceSet set;                       // fetch/store/copy/move/uid expunge
 	std::vector<FetchAtt> fetch;           // macros ALL/FAST/FULL expanded; a single item or a list
 	SearchKey search;                      // op and_ at the top

@@ -74,7 +74,7 @@ private:
 	class CopyJob;   // imap-copy.cpp
 	class StoreJob;  // imap-selected.cpp
 	class SearchJob; // imap-selected.cpp
-	class ListJob;   // imap-mailboxes.cpp
+	class ListJob;   // imap-list.cpp
 
 	// A command that does its work in slices (COPY of many messages, ...): while one runs the
 	// session reads no further command, and the connection calls produce() whenever its output
@@ -161,6 +161,8 @@ private:
 	void close_mailbox();
 	void list(const ImapCommand &cmd); // and LSUB
 	void status(const ImapCommand &cmd);
+	// "MESSAGES 3 UNSEEN 1": STATUS's values for `names`, also LIST's RETURN (STATUS (...)).
+	static std::string status_values(const Mailbox &mb, const std::vector<std::string> &names);
 	void create_delete_rename(const ImapCommand &cmd);
 	void subscribe(const ImapCommand &cmd); // and UNSUBSCRIBE
 	// APPEND (imap-append.cpp).
