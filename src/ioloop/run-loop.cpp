@@ -9,6 +9,7 @@ namespace {
 
 void destroy(ioloop *loop) noexcept
 {
+	context_end(*loop); // no context is active once its loop is gone
 	wakeup_deinit(*loop);
 	signals_deinit(*loop);
 	loop->in_iteration = false;
@@ -17,8 +18,9 @@ void destroy(ioloop *loop) noexcept
 	free_queued_timeouts(*loop);
 	if (loop->handler != nullptr)
 		ioloop_handler::deinit(*loop);
+	free_wait_timers(*loop);
 	if (current_ioloop == loop)
-		current_ioloop = loop->prev_current;
+		set_current(loop->prev_current);
 	delete loop;
 }
 
@@ -46,7 +48,7 @@ namespace iol::detail {
 	}
 	refresh_time(*loop);
 	loop->prev_current = current_ioloop;
-	current_ioloop = loop;
+	set_current(loop);
 	return loop;
 }
 
@@ -120,7 +122,7 @@ void io_loop_stop(struct ioloop *loop)
 
 void io_loop_set_current(struct ioloop *loop)
 {
-	current_ioloop = loop;
+	set_current(loop);
 }
 
 void io_loop_handler_run(struct ioloop *loop)
@@ -129,6 +131,8 @@ void io_loop_handler_run(struct ioloop *loop)
 	int max_wait = wait_ms(l);
 	l.in_iteration = true;
 	l.wait_count++;
+	if (l.track_wait) [[unlikely]]
+		l.wait_started_us = monotonic_now_us();
 	ioloop_handler::run(l, max_wait);
 	if (l.running && l.signals_due)
 		run_signals(l);
@@ -143,6 +147,7 @@ void io_loop_handler_run(struct ioloop *loop)
 
 void io_loop_run(struct ioloop *loop)
 {
+	context_end(*loop); // callbacks start under their own context, or none
 	loop->running = true;
 	while (loop->running)
 		io_loop_handler_run(loop);
