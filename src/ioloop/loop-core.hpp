@@ -127,7 +127,6 @@ struct ioloop {
 	// contexts and wait accounting (contexts.cpp)
 	ioloop_context *cur_ctx = nullptr;
 	std::uint64_t wait_usecs = 0;
-	std::int64_t wait_started_us = 0; // set before the wait when track_wait
 	io_wait_timer *wait_timers = nullptr;
 };
 

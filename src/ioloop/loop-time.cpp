@@ -44,8 +44,6 @@ void refresh_time(ioloop &loop)
 void after_wait(ioloop &loop)
 {
 	refresh_time(loop);
-	if (loop.track_wait) [[unlikely]]
-		add_wait_time(loop, loop.now_us - loop.wait_started_us);
 }
 
 void set_wall_clock_offset_for_tests(std::int64_t offset_us)
