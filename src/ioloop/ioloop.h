@@ -189,6 +189,15 @@ void io_wait_timer_remove(struct io_wait_timer **timer);
 uint64_t io_wait_timer_get_usecs(struct io_wait_timer *timer);
 
 /* ---- state ---- */
+/* io_set_pending() was called and the io has not been called since. */
+bool io_is_pending(struct io *io);
+/* The conditions ioloop watches fd for (0: none). */
+enum io_condition io_loop_find_fd_conditions(struct ioloop *ioloop, int fd);
+/* A sizing hint in Dovecot; here the registry grows as fds come, so it has no effect. */
+void io_loop_set_max_fd_count(struct ioloop *ioloop, unsigned int max_fds);
+/* The first loop of this thread's chain of loops: following each loop's creator, the loop that
+ * was current when it was created. */
+struct ioloop *io_loop_get_root(void);
 /* Any io added (the loop's own wakeup and signal pipes do not count). */
 bool io_loop_have_ios(struct ioloop *ioloop);
 /* No io, no armed timeout and no signal watcher: running it would wait forever. */

@@ -40,6 +40,11 @@ void timer_unlink(io_wait_timer *t)
 	t->prev = t->next = nullptr;
 }
 
+bool is_internal(const ioloop &loop, const io *i)
+{
+	return i == loop.wakeup_io || i == loop.signal_io;
+}
+
 unsigned internal_files(const ioloop &loop)
 {
 	return (loop.wakeup_io != nullptr ? 1u : 0u) + (loop.signal_io != nullptr ? 1u : 0u);
@@ -192,6 +197,35 @@ void io_wait_timer_remove(struct io_wait_timer **timer)
 uint64_t io_wait_timer_get_usecs(struct io_wait_timer *timer)
 {
 	return timer != nullptr ? timer->usecs : 0;
+}
+
+bool io_is_pending(struct io *io)
+{
+	return io != nullptr && io->pending;
+}
+
+enum io_condition io_loop_find_fd_conditions(struct ioloop *loop, int fd)
+{
+	if (loop == nullptr || fd < 0 || static_cast<std::size_t>(fd) >= loop->files.size())
+		return static_cast<io_condition>(0);
+	io_file *f = loop->files[static_cast<std::size_t>(fd)];
+	if (f == nullptr || (f->reader != nullptr && is_internal(*loop, f->reader)))
+		return static_cast<io_condition>(0);
+	return static_cast<io_condition>(f->conditions());
+}
+
+void io_loop_set_max_fd_count(struct ioloop *loop, unsigned int max_fds)
+{
+	(void)loop;
+	(void)max_fds;
+}
+
+struct ioloop *io_loop_get_root(void)
+{
+	ioloop *loop = current_ioloop;
+	while (loop != nullptr && loop->prev_current != nullptr)
+		loop = loop->prev_current;
+	return loop;
 }
 
 bool io_loop_have_ios(struct ioloop *loop)

@@ -379,6 +379,15 @@ TEST_CASE("Dovecot API: have_ios, is_empty, have_immediate_timeouts", "[dovecot-
 	struct io *io = io_add(sp.a, IO_READ, count, &c);
 	CHECK(io_loop_have_ios(l));
 	CHECK(!io_loop_is_empty(l));
+	CHECK(io_loop_find_fd_conditions(l, sp.a) == IO_READ);
+	CHECK(io_loop_find_fd_conditions(l, sp.b) == 0);
+	CHECK(!io_is_pending(io));
+	io_set_pending(io);
+	CHECK(io_is_pending(io));
+	loop.run_once();
+	CHECK(!io_is_pending(io));
+	CHECK(c.calls == 1);
+	CHECK(io_loop_get_root() != nullptr);
 	io_remove(&io);
 	CHECK(io_loop_is_empty(l));
 	struct timeout *later = timeout_add(10000, count, &c);
