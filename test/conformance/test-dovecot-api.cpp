@@ -432,3 +432,57 @@ TEST_CASE("Dovecot API: switch callbacks see each change of current_ioloop", "[d
 	io_loop_remove_switch_callback(on_switch); // unknown: nothing
 	CHECK(current_ioloop == before);
 }
+
+TEST_CASE("Dovecot API from C++: iol::Context and IoLoop::move", "[dovecot-api]")
+{
+	iol::IoLoop one;
+	std::vector<std::string> trace;
+	int fired = 0;
+	iol::Timeout t;
+	{
+		iol::Context client(one);
+		client.add_callbacks([&] { trace.push_back("+"); }, [&] { trace.push_back("-"); });
+		client.switch_to();
+		CHECK(client.active());
+		t = one.add_timeout(ms(1), [&] {
+			fired++;
+			trace.push_back("t");
+		});
+		client.deactivate();
+		CHECK(!client.active());
+		REQUIRE(run_until(one, [&] { return fired > 0; }));
+		// "+" "-" by hand, then "+" "t" "-" around each call
+		REQUIRE(trace.size() >= 5);
+		CHECK(trace[0] == "+");
+		CHECK(trace[1] == "-");
+		CHECK(trace[2] == "+");
+		CHECK(trace[3] == "t");
+		CHECK(trace[4] == "-");
+	}
+	// the Context object is gone: its pairs with it, the timeout still runs
+	trace.clear();
+	int before = fired;
+	REQUIRE(run_until(one, [&] { return fired > before; }));
+	CHECK(trace == std::vector<std::string>(trace.size(), "t"));
+	iol::IoLoop two;
+	two.move(t);
+	before = fired;
+	iterate(one, 3);
+	CHECK(fired == before);
+	REQUIRE(run_until(two, [&] { return fired > before; }));
+	SocketPair sp;
+	int reads = 0;
+	iol::Io io = one.add_io(sp.a, iol::Cond::read, [&] {
+		get_byte(sp.a);
+		reads++;
+	});
+	two.move(io);
+	put(sp.b);
+	REQUIRE(run_until(two, [&] { return reads == 1; }));
+	iol::Io taken = one.add_io(sp.a, iol::Cond::read, [] {});
+	CHECK_THROWS_AS(one.move(io), std::system_error); // one already has a reader on sp.a
+	CHECK(static_cast<bool>(io));
+	// handles go before their loops: t and io are two's now, which is destroyed before t
+	io.remove();
+	t.remove();
+}
