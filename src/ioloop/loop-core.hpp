@@ -124,7 +124,7 @@ struct ioloop {
 	std::vector<std::function<void()>> posted_running;
 	std::atomic<bool> have_posted{false};
 
-	// contexts and wait accounting (contexts.cpp)
+	// the active context (contexts.cpp); wait accounting (loop-extras.cpp)
 	ioloop_context *cur_ctx = nullptr;
 	std::uint64_t wait_usecs = 0;
 	io_wait_timer *wait_timers = nullptr;
