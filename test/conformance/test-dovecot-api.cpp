@@ -486,3 +486,27 @@ TEST_CASE("Dovecot API from C++: iol::Context and IoLoop::move", "[dovecot-api]"
 	io.remove();
 	t.remove();
 }
+
+TEST_CASE("Dovecot API: the loop's first context, made in a callback, ends with the iteration", "[dovecot-api]")
+{
+	iol::IoLoop loop;
+	ioloop *l = loop.c_loop();
+	SocketPair sp;
+	// added before the loop had any context, like a daemon's listener
+	struct Listener {
+		ioloop *loop;
+		ioloop_context *ctx = nullptr;
+	} listener{l};
+	struct io *io = io_add(sp.a, IO_READ, [](Listener *li) {
+		if (li->ctx == nullptr) {
+			li->ctx = io_loop_context_new(li->loop);
+			io_loop_context_switch(li->ctx); // left active as it returns
+		}
+	}, &listener);
+	put(sp.b);
+	REQUIRE(run_until(loop, [&] { return listener.ctx != nullptr; }));
+	CHECK(io_loop_get_current_context(l) == nullptr);
+	get_byte(sp.a);
+	io_remove(&io);
+	io_loop_context_unref(&listener.ctx);
+}
