@@ -4,6 +4,7 @@
 #include "loop-core.hpp"
 
 #include <cerrno>
+#include <cstddef>
 #include <system_error>
 
 namespace ioloop_detail {
@@ -57,5 +58,32 @@ io *add_io(ioloop *loop, int fd, unsigned conditions, io_callback_t *callback, v
 
 // An internal io (self-pipe, eventfd) that the core watches like any other.
 io *add_internal_io(ioloop &loop, int fd, io_callback_t *callback);
+
+inline timeout *timeout_from_entry(TimeoutHeap::Entry *e)
+{
+	return reinterpret_cast<timeout *>(reinterpret_cast<char *>(e) - offsetof(timeout, heap));
+}
+
+// contexts.cpp: a callback added to a loop that uses contexts goes through a record holding
+// the loop's active context (if any) and the caller's callback, context and release.
+// Throws bad_alloc before changing anything.
+void context_wrap(ioloop &loop, io_callback_t *&callback, void *&context, release_fn *&release);
+void context_wrap_signal(ioloop &loop, signal_callback_t *&callback, void *&context,
+			 release_fn *&release);
+// Frees a record whose add failed, without releasing the caller's context.
+void context_discard(void *record);
+// If callback is wrapped: sets the three to the caller's own and returns the record (to be
+// discarded once they have a new owner), else null.
+void *context_record(io_callback_t *&callback, void *&context, release_fn *&release);
+// Deactivates the loop's active context, if any.
+void context_end(ioloop &loop);
+
+// loop-extras.cpp
+void set_current(ioloop *loop); // and calls the switch callbacks
+void add_wait_time(ioloop &loop, std::int64_t us);
+void free_wait_timers(ioloop &loop);
+
+// timeouts.cpp: the timeout continues in `to` (io_loop_move_timeout_to); t is freed.
+timeout *move_timeout(ioloop &to, timeout *t);
 
 } // namespace ioloop_detail

@@ -153,10 +153,24 @@ io *add_io(ioloop *loop, int fd, unsigned conditions, io_callback_t *callback, v
 	if (f != nullptr && (writer ? f->writer : f->reader) != nullptr)
 		fail(EEXIST, writer ? "io_add: fd already has a writer" : "io_add: fd already has a reader");
 
+	void *record = nullptr; // contexts.cpp
+	if (loop->uses_contexts) [[unlikely]] {
+		context_wrap(*loop, callback, context, release);
+		record = context;
+	}
 	bool new_file = f == nullptr;
-	if (new_file)
-		f = new io_file{fd};
-	io *i = new io{loop, f, conditions, callback, context, release, loop->wait_count};
+	io *i = nullptr;
+	try {
+		if (new_file)
+			f = new io_file{fd};
+		i = new io{loop, f, conditions, callback, context, release, loop->wait_count};
+	} catch (...) {
+		if (new_file)
+			delete f;
+		if (record != nullptr)
+			context_discard(record);
+		throw;
+	}
 	unsigned old = f->conditions();
 	(writer ? f->writer : f->reader) = i;
 	try {
@@ -166,6 +180,8 @@ io *add_io(ioloop *loop, int fd, unsigned conditions, io_callback_t *callback, v
 		delete i;
 		if (new_file)
 			delete f;
+		if (record != nullptr)
+			context_discard(record);
 		throw;
 	}
 	if (new_file) {

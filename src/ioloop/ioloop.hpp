@@ -8,12 +8,15 @@
 
 #include "ioloop.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace iol {
 
@@ -83,6 +86,17 @@ public:
 			io_remove_closed(&h_);
 	}
 	void set_pending() { io_set_pending(h_); }
+	// Continues in `loop` (io_loop_move_io_to): pending state kept. Throws std::system_error
+	// and leaves the io where it was when the target refuses it.
+	void move_to(::ioloop *loop)
+	{
+		if (h_ == nullptr)
+			return;
+		::io *moved = io_loop_move_io_to(loop, &h_); // on failure h_ is left as it was
+		if (moved == nullptr)
+			throw std::system_error(errno, std::generic_category(), "io_loop_move_io_to");
+		h_ = moved;
+	}
 };
 
 class Timeout : public detail::Handle<::timeout, timeout_remove> {
@@ -90,6 +104,16 @@ public:
 	using Handle::Handle;
 	// Restarts the period (or a one-shot's delay) from now.
 	void reset() { timeout_reset(h_); }
+	// Continues in `loop` (io_loop_move_timeout_to): the time left and the interval kept.
+	void move_to(::ioloop *loop)
+	{
+		if (h_ == nullptr)
+			return;
+		::timeout *moved = io_loop_move_timeout_to(loop, &h_);
+		if (moved == nullptr)
+			throw std::system_error(errno, std::generic_category(), "io_loop_move_timeout_to");
+		h_ = moved;
+	}
 };
 
 using SignalWatch = detail::Handle<::io_signal, signal_remove>;
@@ -147,6 +171,11 @@ public:
 		return w;
 	}
 
+	// Moves a handle from another loop of this thread into this one (the old loop's handle
+	// becomes this loop's; see Io::move_to, Timeout::move_to).
+	void move(Io &io) { io.move_to(loop_); }
+	void move(Timeout &t) { t.move_to(loop_); }
+
 	::ioloop *c_loop() const { return loop_; }
 	static const char *handler_name() { return io_loop_get_handler_name(); }
 
@@ -161,6 +190,51 @@ private:
 	}
 
 	::ioloop *loop_;
+};
+
+// An ioloop context (ioloop.h): one per client, say, whose on_activate/on_deactivate pairs run
+// around every callback added while it was active. The object owns one reference and its
+// pairs; destroying it removes the pairs, and the C context lives on while ios or timeouts
+// added under it do.
+class Context {
+public:
+	explicit Context(IoLoop &loop) : loop_(loop.c_loop()), ctx_(io_loop_context_new(loop_))
+	{
+		if (ctx_ == nullptr)
+			throw std::system_error(errno, std::generic_category(), "io_loop_context_new");
+	}
+	~Context()
+	{
+		deactivate(); // its pairs see the deactivation they are owed
+		for (auto &p : pairs_)
+			(io_loop_context_remove_callbacks)(ctx_, Pair::activate, Pair::deactivate, p.get());
+		io_loop_context_unref(&ctx_);
+	}
+	Context(const Context &) = delete;
+	Context &operator=(const Context &) = delete;
+
+	template <class A, class D> void add_callbacks(A &&on_activate, D &&on_deactivate)
+	{
+		auto p = std::make_unique<Pair>(Pair{std::forward<A>(on_activate), std::forward<D>(on_deactivate)});
+		pairs_.push_back(std::move(p));
+		(io_loop_context_add_callbacks)(ctx_, Pair::activate, Pair::deactivate, pairs_.back().get());
+	}
+	void activate() { io_loop_context_activate(ctx_); }
+	void deactivate() { io_loop_context_deactivate(ctx_); }
+	// Deactivates whatever context is active in the loop and activates this one.
+	void switch_to() { io_loop_context_switch(ctx_); }
+	bool active() const { return io_loop_get_current_context(loop_) == ctx_; }
+	::ioloop_context *get() const { return ctx_; }
+
+private:
+	struct Pair {
+		std::function<void()> on_activate, on_deactivate;
+		static void activate(void *p) { static_cast<Pair *>(p)->on_activate(); }
+		static void deactivate(void *p) { static_cast<Pair *>(p)->on_deactivate(); }
+	};
+	::ioloop *loop_;
+	::ioloop_context *ctx_;
+	std::vector<std::unique_ptr<Pair>> pairs_;
 };
 
 } // namespace iol

@@ -14,6 +14,14 @@ struct handler_context; // each handler file defines its own
 
 using release_fn = void(void *context);
 
+// On the functions that call user callbacks: a typed callback (ioloop.h) is called through
+// io_callback_t, as in Dovecot, which clang's -fsanitize=function would report.
+#if defined(__clang__)
+#define IOLOOP_CALLS_TYPED_CALLBACKS __attribute__((no_sanitize("function")))
+#else
+#define IOLOOP_CALLS_TYPED_CALLBACKS
+#endif
+
 struct io {
 	struct ioloop *loop;
 	struct io_file *file;
@@ -78,6 +86,11 @@ struct ioloop {
 	handler_context *handler = nullptr;
 	bool running = false;
 	bool in_iteration = false;
+	// Since its first ioloop_context, every callback added to it runs through a context
+	// record (contexts.cpp); until then nothing on the usual paths looks at contexts.
+	bool uses_contexts = false;
+	// Counts the time spent in the kernel wait (io_loop_get_wait_usecs, wait timers).
+	bool track_wait = false;
 
 	// io registry, indexed by fd
 	std::vector<io_file *> files;
@@ -110,6 +123,11 @@ struct ioloop {
 	std::vector<std::function<void()>> posted;
 	std::vector<std::function<void()>> posted_running;
 	std::atomic<bool> have_posted{false};
+
+	// the active context (contexts.cpp); wait accounting (loop-extras.cpp)
+	ioloop_context *cur_ctx = nullptr;
+	std::uint64_t wait_usecs = 0;
+	io_wait_timer *wait_timers = nullptr;
 };
 
 namespace ioloop_detail {
@@ -122,7 +140,7 @@ constexpr int max_signo = 65;
 // IO_READ readable (data or EOF), IO_WRITE writable, IO_ERROR hang-up or error.
 void unlink_pending(ioloop &loop, io *i);
 
-inline void call_io(ioloop &loop, io *i)
+IOLOOP_CALLS_TYPED_CALLBACKS inline void call_io(ioloop &loop, io *i)
 {
 	if (i->pending) // called once per iteration, whether ready or pending
 		unlink_pending(loop, i);

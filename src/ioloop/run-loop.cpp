@@ -9,6 +9,7 @@ namespace {
 
 void destroy(ioloop *loop) noexcept
 {
+	context_end(*loop); // no context is active once its loop is gone
 	wakeup_deinit(*loop);
 	signals_deinit(*loop);
 	loop->in_iteration = false;
@@ -17,9 +18,20 @@ void destroy(ioloop *loop) noexcept
 	free_queued_timeouts(*loop);
 	if (loop->handler != nullptr)
 		ioloop_handler::deinit(*loop);
+	free_wait_timers(*loop);
 	if (current_ioloop == loop)
-		current_ioloop = loop->prev_current;
+		set_current(loop->prev_current);
 	delete loop;
+}
+
+// The handler's run, with the time it spent in the kernel wait added to the loop's count. The
+// wait ends where the handler refreshed now_us; a callback that refreshes it again
+// (io_loop_time_refresh) adds its own time too, as in Dovecot, which counts the same way.
+[[gnu::noinline]] void run_counting_wait(ioloop &loop, int max_wait)
+{
+	std::int64_t started = monotonic_now_us();
+	ioloop_handler::run(loop, max_wait);
+	add_wait_time(loop, loop.now_us - started);
 }
 
 int wait_ms(ioloop &loop)
@@ -46,7 +58,7 @@ namespace iol::detail {
 	}
 	refresh_time(*loop);
 	loop->prev_current = current_ioloop;
-	current_ioloop = loop;
+	set_current(loop);
 	return loop;
 }
 
@@ -120,7 +132,7 @@ void io_loop_stop(struct ioloop *loop)
 
 void io_loop_set_current(struct ioloop *loop)
 {
-	current_ioloop = loop;
+	set_current(loop);
 }
 
 void io_loop_handler_run(struct ioloop *loop)
@@ -129,7 +141,10 @@ void io_loop_handler_run(struct ioloop *loop)
 	int max_wait = wait_ms(l);
 	l.in_iteration = true;
 	l.wait_count++;
-	ioloop_handler::run(l, max_wait);
+	if (l.track_wait) [[unlikely]]
+		run_counting_wait(l, max_wait);
+	else
+		ioloop_handler::run(l, max_wait);
 	if (l.running && l.signals_due)
 		run_signals(l);
 	if (l.running && l.have_posted.load(std::memory_order_acquire))
@@ -143,6 +158,7 @@ void io_loop_handler_run(struct ioloop *loop)
 
 void io_loop_run(struct ioloop *loop)
 {
+	context_end(*loop); // callbacks start under their own context, or none
 	loop->running = true;
 	while (loop->running)
 		io_loop_handler_run(loop);

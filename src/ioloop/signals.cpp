@@ -105,7 +105,7 @@ void claim(ioloop &loop, int signo)
 	}
 }
 
-void release(ioloop &loop, int signo)
+void release_signal(ioloop &loop, int signo)
 {
 	SignalSlot &s = slots[signo];
 	if (s.handler_watches)
@@ -129,7 +129,7 @@ void signal_raised(ioloop &loop, int signo, unsigned count)
 	}
 }
 
-void run_signals(ioloop &loop)
+IOLOOP_CALLS_TYPED_CALLBACKS void run_signals(ioloop &loop)
 {
 	loop.signals_due = false;
 	// Index loops: a watcher may add or remove watchers (removal leaves a null until the end).
@@ -161,7 +161,7 @@ void signals_deinit(ioloop &loop)
 		if (w == nullptr)
 			continue;
 		if (slots[w->signo].owner.load() == &loop)
-			release(loop, w->signo);
+			release_signal(loop, w->signo);
 		if (w->release != nullptr)
 			w->release(w->context);
 		delete w;
@@ -205,11 +205,21 @@ namespace iol::detail {
 		fail(EINVAL, "signal_add: not a signal that can be caught");
 	if (!loop_watches(*loop, signo))
 		claim(*loop, signo);
-	auto *w = new io_signal{loop, signo, callback, context, release};
+	void *record = nullptr; // contexts.cpp
+	io_signal *w = nullptr;
 	try {
+		if (loop->uses_contexts) {
+			context_wrap_signal(*loop, callback, context, release);
+			record = context;
+		}
+		w = new io_signal{loop, signo, callback, context, release};
 		loop->signal_watchers.push_back(w);
 	} catch (...) {
 		delete w;
+		if (record != nullptr)
+			context_discard(record);
+		if (!loop_watches(*loop, signo))
+			release_signal(*loop, signo);
 		throw;
 	}
 	return w;
@@ -243,7 +253,7 @@ void signal_remove(struct io_signal **signal)
 	if (!loop.in_iteration)
 		std::erase(loop.signal_watchers, nullptr);
 	if (!loop_watches(loop, w->signo))
-		release(loop, w->signo);
+		release_signal(loop, w->signo);
 	if (loop.in_iteration) { // its callback may be the one running
 		w->next_dead = loop.dead_signals;
 		loop.dead_signals = w;

@@ -205,6 +205,16 @@ public:
 		requeue_first(e, (e->index & run_bit) != 0);
 	}
 
+	// Calls f(entry) for each queued entry, in no order; f must not change the queue.
+	template <class F> void for_each(F f)
+	{
+		for (std::size_t i = 0; i < size_; i++)
+			f(nodes_[i].e);
+		for (std::size_t p = run_head_; p != run_tail_; p++)
+			if (Entry *e = run_cell(p).e)
+				f(e);
+	}
+
 	// For tests: as if `n` timeouts had been armed meanwhile (to reach a lead of 2^32).
 	void skip_seq(std::uint64_t n) { next_seq_ += n; }
 

@@ -73,8 +73,16 @@ timeout *new_timeout(ioloop *loop, std::int64_t interval_us, bool repeat,
 	// room in the heap for every timeout, this one too: arming one, now or when it is reset
 	// after it fired, then cannot fail nor allocate
 	loop->timeouts.reserve(loop->timeouts.slots.in_use() + 1);
-	return build(loop->timeouts.slots.get(), {}, loop, interval_us, repeat, callback, context,
-		     release);
+	void *slot = loop->timeouts.slots.get();
+	if (loop->uses_contexts) [[unlikely]] {
+		try {
+			context_wrap(*loop, callback, context, release);
+		} catch (...) {
+			loop->timeouts.slots.put(slot);
+			throw;
+		}
+	}
+	return build(slot, {}, loop, interval_us, repeat, callback, context, release);
 }
 
 timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_t *callback,
@@ -100,7 +108,7 @@ timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_
 // it needs no with_errno either. Anything else takes add_c_slow.
 inline timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *callback, void *context)
 {
-	if (loop == nullptr || callback == nullptr || !loop->in_iteration)
+	if (loop == nullptr || callback == nullptr || !loop->in_iteration || loop->uses_contexts)
 		return add_c_slow(loop, msecs, callback, context);
 	TimeoutHeap &q = loop->timeouts;
 	// msecs * 1000 is far below max_interval_us
@@ -142,7 +150,7 @@ void free_timeout(ioloop &loop, timeout *t)
 
 namespace ioloop_detail {
 
-void run_timeouts(ioloop &loop)
+IOLOOP_CALLS_TYPED_CALLBACKS void run_timeouts(ioloop &loop)
 {
 	while (loop.running) {
 		TimeoutHeap::Entry *e = loop.timeouts.first_due(loop.now_us);
@@ -166,6 +174,26 @@ void run_timeouts(ioloop &loop)
 		t->callback(t->context);
 		loop.timeouts.running = outer;
 	}
+}
+
+timeout *move_timeout(ioloop &to, timeout *t)
+{
+	io_callback_t *callback = t->callback;
+	void *context = t->context;
+	release_fn *release = t->release;
+	// The caller's own three, so that the new one takes the target's context (a fresh add).
+	void *record = context_record(callback, context, release);
+	timeout *n = new_timeout(&to, t->interval_us, t->repeat, callback, context, release);
+	// The monotonic clock is the same in every loop: the deadline, so the time left, carries.
+	if (t->heap.queued())
+		arm_new(to, n, t->heap.deadline_us);
+	// The new one owns the caller's context now: the old one goes without releasing it.
+	t->release = nullptr;
+	struct timeout *old = t;
+	timeout_remove(&old);
+	if (record != nullptr)
+		context_discard(record);
+	return n;
 }
 
 int timeout_wait_ms(ioloop &loop)
@@ -228,6 +256,12 @@ struct timeout *timeout_add_short(unsigned int msecs,
 						    timeout_callback_t *callback, void *context)
 {
 	return add_c(current_ioloop, msecs, callback, context);
+}
+
+struct timeout *timeout_add_short_to(struct ioloop *loop, unsigned int msecs,
+				     timeout_callback_t *callback, void *context)
+{
+	return add_c(loop, msecs, callback, context);
 }
 
 struct timeout *timeout_add_absolute_to(struct ioloop *loop, const struct timeval *time,

@@ -97,6 +97,10 @@ void run_posted(ioloop &loop)
 		loop.have_posted.store(true, std::memory_order_relaxed);
 	}
 	loop.posted_running.clear();
+	// A posted function is not wrapped like a callback (contexts.cpp): what it left active ends
+	// here.
+	if (loop.cur_ctx != nullptr)
+		context_end(loop);
 }
 
 } // namespace ioloop_detail
