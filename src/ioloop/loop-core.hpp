@@ -8,15 +8,17 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 struct handler_context; // each handler file defines its own
+struct notify_context;  // and each notify backend (notify.hpp)
 
 using release_fn = void(void *context);
 
 struct io {
 	struct ioloop *loop;
-	struct io_file *file;
+	struct io_file *file; // null for a file-change watch (notify.cpp)
 	unsigned conditions;
 	io_callback_t *callback;
 	void *context;
@@ -110,6 +112,11 @@ struct ioloop {
 	std::vector<std::function<void()>> posted;
 	std::vector<std::function<void()>> posted_running;
 	std::atomic<bool> have_posted{false};
+
+	// file-change watches (notify.cpp): the live ones, the backend's state and its internal io
+	std::unordered_set<io *> notify_watches;
+	notify_context *notify = nullptr;
+	struct io *notify_io = nullptr;
 };
 
 namespace ioloop_detail {

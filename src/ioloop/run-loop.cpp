@@ -11,6 +11,7 @@ void destroy(ioloop *loop) noexcept
 {
 	wakeup_deinit(*loop);
 	signals_deinit(*loop);
+	notify_deinit(*loop);
 	loop->in_iteration = false;
 	free_dead(*loop);
 	free_all_ios(*loop);
@@ -59,7 +60,7 @@ void recreate_loop(::ioloop *loop)
 	loop->handler = nullptr;
 	ioloop_handler::init(*loop, loop->file_count + 16);
 	// the internal ios go; their owners open fresh fds below
-	for (io **internal : {&loop->wakeup_io, &loop->signal_io}) {
+	for (io **internal : {&loop->wakeup_io, &loop->signal_io, &loop->notify_io}) {
 		if (*internal != nullptr) {
 			io_file *f = (*internal)->file;
 			f->reader = nullptr;
@@ -73,6 +74,7 @@ void recreate_loop(::ioloop *loop)
 	readd_all_files(*loop);
 	wakeup_recreate(*loop);
 	signals_recreate(*loop);
+	notify_recreate(*loop);
 }
 
 } // namespace iol::detail
