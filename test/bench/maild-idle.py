@@ -4,10 +4,12 @@ delivered message reaches them.
 
     test/bench/maild-idle.py --build=BUILD [--sessions=1000] [--users=1] [--quiet=10]
                              [--deliveries=5] [--sources=8] [--limit=300] [--json=FILE]
+                             [--tmpdir=DIR]
 
 BUILD is any build tree with maild (BUILD/src/maild/maild); its handler (epoll, kevent...) is the
 one measured. Everything runs on 127.0.0.x and stops by itself within --limit seconds.
-1. A temp mail root with --users users (u0, u1...; {PLAIN} passwords), each with an empty INBOX;
+1. A temp mail root (under --tmpdir: its file system decides what maild's synced uidlist writes
+   cost, which the first session's time includes) with --users users (u0, u1...; {PLAIN} passwords), each with an empty INBOX;
    maild on 127.0.0.1:0 with --max-connections and --max-connections-per-address sized to N.
    Our RLIMIT_NOFILE is raised to its hard limit first; maild inherits it.
 2. N sessions, session i as user i % users from source address 127.0.0.(2 + i % sources), each
@@ -170,6 +172,7 @@ def main():
     ap.add_argument('--sources', type=int, default=8)
     ap.add_argument('--limit', type=int, default=300)
     ap.add_argument('--json')
+    ap.add_argument('--tmpdir')
     a = ap.parse_args()
     exe = os.path.join(a.build, 'src', 'maild', 'maild')
     if not os.access(exe, os.X_OK):
@@ -185,7 +188,7 @@ def main():
     if hard < a.sessions + 256:
         sys.exit(f'RLIMIT_NOFILE hard limit {hard} is too low for {a.sessions} sessions')
 
-    tmpdir = tempfile.mkdtemp(prefix='maild-idle.')
+    tmpdir = tempfile.mkdtemp(prefix='maild-idle.', dir=a.tmpdir)
     proc = None
     sel = selectors.DefaultSelector()
     sessions = []

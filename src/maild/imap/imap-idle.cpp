@@ -30,10 +30,22 @@ void ImapSession::mailbox_changed(MailboxSnapshot &snapshot)
 		// Only an EXAMINE session came first, and this one took the \Recent mark.
 		if (mailbox_.first_recent_uid() != recent_mark)
 			snapshot.mailbox = mailbox_;
-	} else if (sync(true)) {
-		snapshot.mailbox = mailbox_;
-		snapshot.keywords = keywords_;
-		snapshot.valid = true;
+	} else {
+		defer_claim_ = true;
+		bool fresh = sync(true);
+		defer_claim_ = false;
+		if (claim_due_) {
+			// The news goes out first: claiming \Recent is another synced write of the uidlist,
+			// as long again as the one that gave the new message its UID.
+			claim_due_ = false;
+			conn_.write_queued();
+			claim_recent();
+		}
+		if (fresh) {
+			snapshot.mailbox = mailbox_;
+			snapshot.keywords = keywords_;
+			snapshot.valid = true;
+		}
 	}
 	conn_.pump();
 }

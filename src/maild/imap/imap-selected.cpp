@@ -133,14 +133,24 @@ void ImapSession::sync_new(std::size_t first)
 		recent += is_recent ? 1 : 0;
 	}
 	view_max_uid_ = view_.back().uid;
-	std::string error;
-	if (recent > 0 && !read_only_ && !mailbox_.claim_recent(error))
-		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+	if (recent > 0 && !read_only_) {
+		if (defer_claim_)
+			claim_due_ = true;
+		else
+			claim_recent();
+	}
 	std::size_t all_recent = 0;
 	for (const auto &v : view_)
 		all_recent += v.recent ? 1 : 0;
 	untagged(std::to_string(view_.size()) + " EXISTS");
 	untagged(std::to_string(all_recent) + " RECENT");
+}
+
+void ImapSession::claim_recent()
+{
+	std::string error;
+	if (!mailbox_.claim_recent(error))
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 }
 
 bool ImapSession::resolve(const ImapCommand &cmd, std::vector<std::size_t> &out)

@@ -186,6 +186,8 @@ private:
 	// FLAGS for keywords_ when there are more than `known` of them now.
 	void announce_keywords(std::size_t known);
 	void sync_new(std::size_t first);
+	// Moves the mailbox's \Recent mark past what this session was told (RFC 3501 2.3.2).
+	void claim_recent();
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
 	std::string flags_of(const ViewMessage &v) const;
@@ -235,6 +237,8 @@ private:
 
 	bool sync_pending_ = false;
 	bool reload_pending_ = false; // sync_pending_, and the mailbox changed since it was read
+	bool defer_claim_ = false;    // sync_new() leaves claim_recent() to its caller...
+	bool claim_due_ = false;      // ...and says here that it is due
 	std::size_t sync_resume_ = 0; // where a sync() without reload goes on comparing
 	std::string idle_tag_;
 	MailboxWatch idle_watch_; // in IDLE with a mailbox selected
