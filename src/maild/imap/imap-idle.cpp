@@ -24,6 +24,9 @@ void ImapSession::mailbox_changed(MailboxSnapshot &snapshot)
 	if (input_ != Input::idle)
 		return;
 	if (snapshot.valid && state_ == State::selected && !conn_.output_full()) {
+		// Where the mailbox is polled, most calls find nothing new: nothing to copy or compare.
+		if (!sync_pending_ && mailbox_.same_read_as(snapshot.mailbox))
+			return;
 		sync_adopt(snapshot.mailbox, snapshot.keywords);
 		std::uint32_t recent_mark = mailbox_.first_recent_uid();
 		sync(true, false);
