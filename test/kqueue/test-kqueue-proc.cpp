@@ -3,7 +3,11 @@
 #include "kq-test.hpp"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <atomic>
+#include <thread>
 
 using namespace kqt;
 
@@ -168,6 +172,20 @@ TEST_CASE("EVFILT_PROC: errors", "[kqueue][proc]")
 		CHECK(change_err(kq, static_cast<uintptr_t>(reaped), EVFILT_PROC, EV_ADD, NOTE_EXIT) == ESRCH);
 		CHECK(change_err(kq, 0, EVFILT_PROC, EV_ADD, NOTE_EXIT) == ESRCH);
 		CHECK(change_err(kq, UINTPTR_MAX, EVFILT_PROC, EV_ADD, NOTE_EXIT) == ESRCH);
+	}
+	SECTION("a thread that is not a process: ESRCH") {
+		std::atomic<long> tid{0};
+		std::atomic<bool> done{false};
+		std::thread t([&] {
+			tid = syscall(SYS_gettid);
+			while (!done)
+				usleep(1000);
+		});
+		while (tid == 0)
+			usleep(1000);
+		CHECK(change_err(kq, static_cast<uintptr_t>(tid.load()), EVFILT_PROC, EV_ADD, NOTE_EXIT) == ESRCH);
+		done = true;
+		t.join();
 	}
 	SECTION("NOTE_FORK, NOTE_EXEC and NOTE_TRACK cannot be told on Linux: EINVAL") {
 		Child child(0);

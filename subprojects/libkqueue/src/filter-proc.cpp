@@ -80,8 +80,13 @@ int proc_attach(kq_state &q, knote *kn, const struct kevent &kev, bool attach)
 		return ESRCH;
 	pid_t pid = static_cast<pid_t>(kev.ident);
 	int pfd = open_pidfd(pid);
-	if (pfd < 0)
+	if (pfd < 0) {
+		// A thread that is not a process leader: ENOENT from current kernels, EINVAL from
+		// older ones.  FreeBSD's pfind() finds no process either.
+		if (errno == ENOENT || errno == EINVAL)
+			return ESRCH;
 		return errno;
+	}
 	struct epoll_event ev {};
 	ev.events = EPOLLIN;
 	ev.data.u64 = static_cast<uint64_t>(proc_gen) << 32 | static_cast<uint32_t>(pid);
