@@ -165,6 +165,8 @@ void after_wait(ioloop &loop);
 // Core entry points for a handler that delivers signals or wakeups itself.
 void signal_raised(ioloop &loop, int signo, unsigned count);
 void wakeup_received(ioloop &loop);
+// An EVFILT_VNODE event from a kqueue handler (handler.hpp: kqueue_fd).
+void notify_vnode_event(ioloop &loop, std::uintptr_t id, unsigned fflags) noexcept;
 
 std::int64_t monotonic_now_us();
 

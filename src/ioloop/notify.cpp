@@ -24,6 +24,9 @@ void remove_notify(ioloop &loop, io *watch) noexcept
 		ioloop_notify::remove(loop, *watch);
 }
 
+// Replaced by the kqueue backend's; the others get no vnode events.
+[[gnu::weak]] void notify_vnode_event(ioloop &, std::uintptr_t, unsigned) noexcept {}
+
 void notify_recreate(ioloop &loop)
 {
 	if (loop.notify != nullptr)

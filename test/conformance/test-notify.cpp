@@ -484,8 +484,9 @@ TEST_CASE("14. notify: io_loop_extract_notify_fd hands the fd over and the watch
 	}
 	REQUIRE(w.result == NotifyResult::added);
 	int fd = io_loop_extract_notify_fd(loop.c_loop());
-	if (std::string(io_loop_get_notify_backend()) == "stat") {
-		CHECK(fd == -1); // no fd: nothing changes
+	if (std::string(io_loop_get_notify_backend()) != "inotify") {
+		// stat polls, kqueue shares the handler's kqueue: no fd of their own, nothing changes
+		CHECK(fd == -1);
 		append(dir / "f");
 		CHECK(w.called_after(0));
 		return;
