@@ -53,6 +53,12 @@ void run_posted(ioloop &loop);
 void wakeup_deinit(ioloop &loop);
 void wakeup_recreate(ioloop &loop);
 
+// File-change watches (notify.cpp).
+void remove_notify(ioloop &loop, io *watch) noexcept;
+void notify_recreate(ioloop &loop);
+// At destroy: the backend's state, and the watches the caller left.
+void notify_deinit(ioloop &loop) noexcept;
+
 io *add_io(ioloop *loop, int fd, unsigned conditions, io_callback_t *callback, void *context,
 	   release_fn *release);
 

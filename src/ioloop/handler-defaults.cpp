@@ -20,4 +20,9 @@ namespace ioloop_handler {
 
 [[gnu::weak]] void signal_unwatch(ioloop &, int) noexcept {}
 
+[[gnu::weak]] int kqueue_fd(ioloop &) noexcept
+{
+	return -1;
+}
+
 } // namespace ioloop_handler

@@ -3,13 +3,15 @@
 // dispatch is O(1) per ready event. Changes to an fd already known to the kernel are queued and
 // handed over with the next wait, so a steady loop makes one kevent() call per iteration; only
 // an fd's first registration goes to the kernel at once, because io_add() must refuse a bad fd
-// before it returns. Wakeups come through EVFILT_USER, signals through EVFILT_SIGNAL.
+// before it returns. Wakeups come through EVFILT_USER, signals through EVFILT_SIGNAL, and the
+// kqueue notify backend's file-change watches through EVFILT_VNODE.
 //
 // The same code compiles against a native <sys/event.h>, a system libkqueue, or our emulation.
 #include "handler.hpp"
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <sys/event.h>
 #include <system_error>
 #include <unistd.h>
@@ -262,10 +264,19 @@ void run(ioloop &loop, int max_wait_ms)
 			ioloop_detail::signal_raised(loop, static_cast<int>(ev.ident),
 						     static_cast<unsigned>(ev.data));
 			break;
+		case EVFILT_VNODE:
+			ioloop_detail::notify_vnode_event(loop, reinterpret_cast<std::uintptr_t>(ev.udata),
+							  static_cast<unsigned>(ev.fflags));
+			break;
 		default:
 			break;
 		}
 	}
+}
+
+int kqueue_fd(ioloop &loop) noexcept
+{
+	return loop.handler->kq;
 }
 
 bool wakeup_init(ioloop &loop)

@@ -49,4 +49,9 @@ void wakeup(ioloop &loop) noexcept;
 bool signal_watch(ioloop &loop, int signo);
 void signal_unwatch(ioloop &loop, int signo) noexcept;
 
+// A kqueue handler returns its kqueue, where the kqueue notify backend adds its EVFILT_VNODE
+// knotes (udata: the backend's id of the watch); run() then hands each EVFILT_VNODE event to
+// ioloop_detail::notify_vnode_event(). Others: -1.
+int kqueue_fd(ioloop &loop) noexcept;
+
 } // namespace ioloop_handler

@@ -35,6 +35,12 @@ void remove_io(io *i, bool closed)
 	io_file *f = i->file;
 	if (i->pending)
 		unlink_pending(loop, i);
+	if (f == nullptr) { // a file-change watch
+		remove_notify(loop, i);
+		i->removed = true;
+		bury_io(loop, i);
+		return;
+	}
 	unsigned old = f->conditions();
 	(f->reader == i ? f->reader : f->writer) = nullptr;
 	i->removed = true;

@@ -106,6 +106,35 @@ void io_remove_closed(struct io **io);
 /* Calls the io in the next iteration as if its fd were ready, without waiting. */
 void io_set_pending(struct io *io);
 
+/* File-change watches. The callback runs in loop context after the watched file changes
+ * (written, attributes changed, deleted, renamed) or, for a directory, after an entry in it is
+ * created, removed or renamed. Changes coalesce: any number of them before the loop gets to the
+ * watch give one call. A deleted path calls the callback once; afterwards the watch stays a
+ * valid handle that is never called again (re-add the path to go on watching; the new file is a
+ * new watch). Several watches on one path are each called; removing one leaves the others.
+ * io_remove() ends a watch, also inside its own callback; io_set_pending() works on it as on
+ * any io.
+ *
+ * Not added: *io_r is NULL and errno says why. IO_NOTIFY_NOTFOUND: the path does not exist
+ * (ENOENT). IO_NOTIFY_NOSUPPORT: the path cannot be watched here, e.g. EACCES (no search
+ * permission), ENOSPC (inotify's max_user_watches reached), EMFILE/ENFILE (no fd left), EINVAL
+ * (no loop, no callback, or the kqueue has no vnode filter). A caller then polls by itself. */
+enum io_notify_result { IO_NOTIFY_ADDED, IO_NOTIFY_NOTFOUND, IO_NOTIFY_NOSUPPORT };
+enum io_notify_result io_add_notify(const char *path, io_callback_t *callback, void *context,
+				    struct io **io_r);
+enum io_notify_result io_add_notify_to(struct ioloop *ioloop, const char *path,
+				       io_callback_t *callback, void *context, struct io **io_r);
+/* Hands the notify backend's fd (inotify, kqueue) to the caller, who then owns it (e.g. a child
+ * after fork() closes it); -1 when there is none (no watch added yet, or the stat backend), and
+ * then nothing changes. Otherwise the loop forgets its watches: they stay valid handles for
+ * io_remove() but are never called again. */
+int io_loop_extract_notify_fd(struct ioloop *ioloop);
+/* The backend compiled in: "inotify", "kqueue" or "stat". */
+const char *io_loop_get_notify_backend(void);
+/* 0 when the kernel reports changes as they happen; else the stat backend's polling interval,
+ * the longest a change can wait before its callback runs. */
+unsigned int io_loop_get_notify_poll_msecs(void);
+
 /* Repeating timeouts: called every msecs milliseconds until removed. */
 struct timeout *timeout_add(unsigned int msecs, timeout_callback_t *callback, void *context);
 struct timeout *timeout_add_short(unsigned int msecs, timeout_callback_t *callback, void *context);

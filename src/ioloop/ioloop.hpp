@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <system_error>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -36,6 +37,9 @@ using release_fn = void(void *);
 ::io_signal *add_signal(::ioloop *loop, int signo, signal_callback_t *callback, void *context,
 			release_fn *release);
 void post(::ioloop *loop, std::function<void()> fn);
+// Takes callback and context only when it returns IO_NOTIFY_ADDED; else errno says why.
+io_notify_result add_notify(::ioloop *loop, const char *path, io_callback_t *callback,
+			    void *context, release_fn *release, ::io **io_r);
 ::ioloop *create_loop();
 void recreate_loop(::ioloop *loop);
 
@@ -118,6 +122,13 @@ public:
 
 using SignalWatch = detail::Handle<::io_signal, signal_remove>;
 
+// A file-change watch (ioloop.h: io_add_notify).
+class Notify : public detail::Handle<::io, io_remove> {
+public:
+	using Handle::Handle;
+};
+enum class NotifyResult { added, not_found, not_supported };
+
 class IoLoop {
 public:
 	IoLoop() : loop_(detail::create_loop()) {}
@@ -175,6 +186,25 @@ public:
 	// becomes this loop's; see Io::move_to, Timeout::move_to).
 	void move(Io &io) { io.move_to(loop_); }
 	void move(Timeout &t) { t.move_to(loop_); }
+	// fn() runs in loop context after path changes (ioloop.h: io_add_notify). Not added: `out`
+	// is empty and errno says why.
+	template <class F> NotifyResult add_notify(const std::string &path, Notify &out, F &&fn)
+	{
+		using S = detail::Stored<std::decay_t<F>>;
+		auto stored = std::make_unique<std::decay_t<F>>(std::forward<F>(fn));
+		out.remove();
+		::io *h = nullptr;
+		switch (detail::add_notify(loop_, path.c_str(), S::call, stored.get(), S::release, &h)) {
+		case IO_NOTIFY_ADDED:
+			stored.release();
+			out = Notify(h);
+			return NotifyResult::added;
+		case IO_NOTIFY_NOTFOUND:
+			return NotifyResult::not_found;
+		default:
+			return NotifyResult::not_supported;
+		}
+	}
 
 	::ioloop *c_loop() const { return loop_; }
 	static const char *handler_name() { return io_loop_get_handler_name(); }

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 struct handler_context; // each handler file defines its own
+struct notify_context;  // and each notify backend (notify.hpp)
 
 using release_fn = void(void *context);
 
@@ -24,7 +26,7 @@ using release_fn = void(void *context);
 
 struct io {
 	struct ioloop *loop;
-	struct io_file *file;
+	struct io_file *file; // null for a file-change watch (notify.cpp)
 	unsigned conditions;
 	io_callback_t *callback;
 	void *context;
@@ -128,6 +130,10 @@ struct ioloop {
 	ioloop_context *cur_ctx = nullptr;
 	std::uint64_t wait_usecs = 0;
 	io_wait_timer *wait_timers = nullptr;
+	// file-change watches (notify.cpp): the live ones, the backend's state and its internal io
+	std::unordered_set<io *> notify_watches;
+	notify_context *notify = nullptr;
+	struct io *notify_io = nullptr;
 };
 
 namespace ioloop_detail {
@@ -176,6 +182,8 @@ void after_wait(ioloop &loop);
 // Core entry points for a handler that delivers signals or wakeups itself.
 void signal_raised(ioloop &loop, int signo, unsigned count);
 void wakeup_received(ioloop &loop);
+// An EVFILT_VNODE event from a kqueue handler (handler.hpp: kqueue_fd).
+void notify_vnode_event(ioloop &loop, std::uintptr_t id, unsigned fflags) noexcept;
 
 std::int64_t monotonic_now_us();
 

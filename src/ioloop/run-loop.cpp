@@ -12,6 +12,7 @@ void destroy(ioloop *loop) noexcept
 	context_end(*loop); // no context is active once its loop is gone
 	wakeup_deinit(*loop);
 	signals_deinit(*loop);
+	notify_deinit(*loop);
 	loop->in_iteration = false;
 	free_dead(*loop);
 	free_all_ios(*loop);
@@ -71,7 +72,7 @@ void recreate_loop(::ioloop *loop)
 	loop->handler = nullptr;
 	ioloop_handler::init(*loop, loop->file_count + 16);
 	// the internal ios go; their owners open fresh fds below
-	for (io **internal : {&loop->wakeup_io, &loop->signal_io}) {
+	for (io **internal : {&loop->wakeup_io, &loop->signal_io, &loop->notify_io}) {
 		if (*internal != nullptr) {
 			io_file *f = (*internal)->file;
 			f->reader = nullptr;
@@ -85,6 +86,7 @@ void recreate_loop(::ioloop *loop)
 	readd_all_files(*loop);
 	wakeup_recreate(*loop);
 	signals_recreate(*loop);
+	notify_recreate(*loop);
 }
 
 } // namespace iol::detail

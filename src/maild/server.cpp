@@ -3,6 +3,7 @@
 #include "base/log.hpp"
 #include "base/posix.hpp"
 #include "imap/imap-session.hpp"
+#include "imap/mailbox-watch.hpp"
 #include "pop3/pop3-session.hpp"
 
 #include <cstdio>
@@ -54,6 +55,8 @@ bool Server::listen(std::string &error, bool reuse_port, bool announce)
 		log_line(LogLevel::info, {}, "listening " + l->protocol() + " " + l->address().text());
 	}
 	std::fflush(stdout);
+	if (announce && !options_.imap.empty())
+		log_line(LogLevel::info, {}, "mailbox changes: " + MailboxWatch::describe(loop_, options_.mail_root));
 	return true;
 }
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -165,4 +166,66 @@ int c_scenario_signal(int signo)
 const char *c_scenario_handler(void)
 {
 	return io_loop_get_handler_name();
+}
+
+struct watch {
+	struct io *io;
+	struct ioloop *loop;
+	int calls;
+};
+
+static void watch_changed(void *context)
+{
+	struct watch *w = context;
+	w->calls++;
+	io_remove(&w->io); /* ends the watch inside its own callback */
+	io_loop_stop(w->loop);
+}
+
+static void give_up(void *context)
+{
+	*(int *)context = 1;
+	io_loop_stop(current_ioloop);
+}
+
+int c_scenario_notify(const char *dir)
+{
+	char path[4096];
+	struct watch w = {NULL, NULL, 0};
+	struct io *missing = NULL;
+	int expired = 0, rc = 0;
+	w.loop = io_loop_create();
+	if (w.loop == NULL)
+		return 1;
+	if (snprintf(path, sizeof path, "%s/missing", dir) >= (int)sizeof path)
+		return 2;
+	errno = 0;
+	if (io_add_notify(path, watch_changed, &w, &missing) != IO_NOTIFY_NOTFOUND ||
+	    errno != ENOENT || missing != NULL)
+		rc = 3;
+	enum io_notify_result r = io_add_notify(dir, watch_changed, &w, &w.io);
+	if (rc == 0 && r == IO_NOTIFY_NOSUPPORT && errno == EINVAL) {
+		io_loop_destroy(&w.loop);
+		return -1;
+	}
+	if (rc == 0 && (r != IO_NOTIFY_ADDED || w.io == NULL))
+		rc = 4;
+	if (rc == 0) {
+		snprintf(path, sizeof path, "%s/created", dir);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			rc = 5;
+		else
+			close(fd);
+	}
+	if (rc == 0) {
+		struct timeout *guard =
+			timeout_add(10000 + 3 * io_loop_get_notify_poll_msecs(), give_up, &expired);
+		io_loop_run(w.loop);
+		timeout_remove(&guard);
+		if (expired || w.calls != 1 || w.io != NULL)
+			rc = 6;
+	}
+	io_loop_destroy(&w.loop);
+	return rc;
 }

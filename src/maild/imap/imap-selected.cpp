@@ -29,19 +29,24 @@ std::string ImapSession::flags_of(const ViewMessage &v) const
 // another session flips flags on thousands of messages) then holds no more than the bound and
 // one line. What is not reported stays pending without being lost, because the next call
 // compares the view, which changes only with what is sent, with the store again.
-void ImapSession::sync(bool allow_expunge, bool reload)
+bool ImapSession::sync(bool allow_expunge, bool reload)
 {
 	sync_pending_ = false;
 	if (state_ != State::selected)
-		return;
+		return false;
+	// A change reported while the output was full is read once there is room: there may be no
+	// other report of it.
+	reload = reload || reload_pending_;
 	if (conn_.output_full()) {
 		// Nothing could be reported: the disk is not even looked at, so a session that never
-		// reads costs its IDLE poll next to nothing.
+		// reads costs next to nothing however often its mailbox changes.
 		sync_pending_ = true;
-		return;
+		reload_pending_ = reload;
+		return false;
 	}
+	reload_pending_ = false;
 	if (reload && !sync_reload())
-		return;
+		return false;
 	// Without a reload the mailbox is the one the last call compared against, so that call's
 	// messages before where it stopped need no second look: an IDLE client draining a long
 	// backlog line by line costs one comparison per line, not a pass over the mailbox.
@@ -60,7 +65,7 @@ void ImapSession::sync(bool allow_expunge, bool reload)
 		if (!at) {
 			if (allow_expunge) {
 				if (full())
-					return;
+					return false;
 				untagged(std::to_string(i + 1) + " EXPUNGE");
 				view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(i));
 				continue;
@@ -68,7 +73,7 @@ void ImapSession::sync(bool allow_expunge, bool reload)
 			v.expunged = true;
 		} else if (messages[*at].flags != v.letters) {
 			if (full())
-				return;
+				return false;
 			v.letters = messages[*at].flags;
 			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + "))");
 		}
@@ -78,6 +83,7 @@ void ImapSession::sync(bool allow_expunge, bool reload)
 				      [](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
 	if (fresh != messages.end() && !full())
 		sync_new(static_cast<std::size_t>(fresh - messages.begin()));
+	return reload && !sync_pending_;
 }
 
 bool ImapSession::sync_reload()
@@ -91,15 +97,31 @@ bool ImapSession::sync_reload()
 	}
 	std::size_t known = keywords_.names.size();
 	keywords_ = Keywords::load(mailbox_.dir());
-	if (keywords_.names.size() != known) {
-		// One short line (26 keywords at most), sent even over the bound: the flag lists
-		// that follow may name the new keywords.
-		std::string names;
-		for (const auto &k : keywords_.names)
-			names += " " + k;
-		untagged("FLAGS (" + imap_system_flags() + names + ")");
-	}
+	announce_keywords(known);
 	return true;
+}
+
+void ImapSession::sync_adopt(const Mailbox &mailbox, const Keywords &keywords)
+{
+	mailbox_ = mailbox;
+	std::size_t known = keywords_.names.size();
+	keywords_ = keywords;
+	announce_keywords(known);
+	// Another mailbox than the one a pending report stopped in.
+	sync_resume_ = 0;
+	reload_pending_ = false;
+}
+
+void ImapSession::announce_keywords(std::size_t known)
+{
+	if (keywords_.names.size() == known)
+		return;
+	// One short line (26 keywords at most), sent even over the bound: the flag lists that
+	// follow may name the new keywords.
+	std::string names;
+	for (const auto &k : keywords_.names)
+		names += " " + k;
+	untagged("FLAGS (" + imap_system_flags() + names + ")");
 }
 
 void ImapSession::sync_new(std::size_t first)
@@ -112,14 +134,24 @@ void ImapSession::sync_new(std::size_t first)
 		recent += is_recent ? 1 : 0;
 	}
 	view_max_uid_ = view_.back().uid;
-	std::string error;
-	if (recent > 0 && !read_only_ && !mailbox_.claim_recent(error))
-		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+	if (recent > 0 && !read_only_) {
+		if (defer_claim_)
+			claim_due_ = true;
+		else
+			claim_recent();
+	}
 	std::size_t all_recent = 0;
 	for (const auto &v : view_)
 		all_recent += v.recent ? 1 : 0;
 	untagged(std::to_string(view_.size()) + " EXISTS");
 	untagged(std::to_string(all_recent) + " RECENT");
+}
+
+void ImapSession::claim_recent()
+{
+	std::string error;
+	if (!mailbox_.claim_recent(error))
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 }
 
 bool ImapSession::resolve(const ImapCommand &cmd, std::vector<std::size_t> &out)

@@ -83,7 +83,7 @@ void ImapSession::produce()
 		sliced_.reset();
 	else if (!sliced_ && input_ == Input::idle && sync_pending_)
 		// An IDLE client reads again: what did not fit goes out as the socket drains. The
-		// disk is read again by the poll only: this runs at every drain of the socket.
+		// disk is read again only after a change was reported: this runs at every drain.
 		sync(true, false);
 	if (!fetch_ && !sliced_ && !(input_ == Input::idle && sync_pending_))
 		slice_end_ = {}; // done: the next command starts a slice of its own

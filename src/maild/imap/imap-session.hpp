@@ -19,6 +19,7 @@
 #include "auth/session-host.hpp"
 #include "base/fd.hpp"
 #include "imap/imap-parser.hpp"
+#include "imap/mailbox-watch.hpp"
 #include "net/connection.hpp"
 #include "storage/maildir.hpp"
 
@@ -36,7 +37,7 @@ struct ImapLimits {
 	std::size_t max_command = 64 * 1024;               // a command's text with its small literals
 };
 
-class ImapSession final : public ConnectionHandler {
+class ImapSession final : public ConnectionHandler, private MailboxWatcher {
 public:
 	ImapSession(Connection &conn, SessionHost &host, const ImapLimits &limits);
 	~ImapSession() override;
@@ -173,16 +174,24 @@ private:
 	// IDLE (imap-idle.cpp).
 	void idle_start(const ImapCommand &cmd);
 	void idle_done(bool ok);
+	void mailbox_changed(MailboxSnapshot &snapshot) override;
 
 	// Selected (imap-selected.cpp).
 	// Reports changes while the output is under its bound; the rest stays pending (the view
 	// keeps what the client was told) and sync_pending_ says so. With `reload` false, against
 	// the mailbox as last read (what is still pending), without looking at the disk.
-	void sync(bool allow_expunge, bool reload = true);
+	// True when the mailbox was read again (or found unchanged) and everything reported.
+	bool sync(bool allow_expunge, bool reload = true);
 	// sync()'s parts: reading the mailbox again if it changed (false when that failed), and
 	// adding the messages from mailbox_.messages()[first] on to the view, with EXISTS and RECENT.
 	bool sync_reload();
+	// The mailbox and keywords as read by another session a moment ago, instead of the disk.
+	void sync_adopt(const Mailbox &mailbox, const Keywords &keywords);
+	// FLAGS for keywords_ when there are more than `known` of them now.
+	void announce_keywords(std::size_t known);
 	void sync_new(std::size_t first);
+	// Moves the mailbox's \Recent mark past what this session was told (RFC 3501 2.3.2).
+	void claim_recent();
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
 	std::string flags_of(const ViewMessage &v) const;
@@ -234,9 +243,12 @@ private:
 	std::vector<std::uint32_t> saved_uids_;
 
 	bool sync_pending_ = false;
+	bool reload_pending_ = false; // sync_pending_, and the mailbox changed since it was read
+	bool defer_claim_ = false;    // sync_new() leaves claim_recent() to its caller...
+	bool claim_due_ = false;      // ...and says here that it is due
 	std::size_t sync_resume_ = 0; // where a sync() without reload goes on comparing
 	std::string idle_tag_;
-	iol::Timeout idle_poll_;
+	MailboxWatch idle_watch_; // in IDLE with a mailbox selected
 
 	std::unique_ptr<FetchJob> fetch_;
 	std::unique_ptr<SlicedCommand> sliced_;

@@ -140,6 +140,23 @@ bool Connection::flush(std::size_t budget)
 	}
 }
 
+void Connection::write_queued()
+{
+	while (!closed() && !in_pump_ && unsent() > 0) {
+		ssize_t n = ::send(fd_.get(), out_.front().data(), unsent(), send_flags);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				close(std::string("write error: ") + std::strerror(errno));
+			return;
+		}
+		out_.consume(static_cast<std::size_t>(n));
+		if (n > 0)
+			progress();
+	}
+}
+
 bool Connection::handle_lines()
 {
 	bool handled = false;

@@ -90,6 +90,10 @@ public:
 	// Processes what can be processed and writes what can be written. Handlers call it after
 	// they stop being busy outside a connection callback (a timer ran out).
 	void pump();
+	// Only writes what is queued, as far as the socket takes it now: for a handler that has news
+	// to send before slow work of its own, outside a connection callback. No input is handled
+	// and nothing is asked of the handler; pump() afterwards sees to the rest.
+	void write_queued();
 	// The next n input bytes go to the handler's on_raw() instead of being split into lines
 	// (IMAP literals). Call it from on_line(); busy() and the output bound still apply.
 	void read_raw(std::uint64_t n) { raw_left_ = n; }

@@ -429,6 +429,18 @@ bool Mailbox::stale() const
 	return false;
 }
 
+bool Mailbox::same_read_as(const Mailbox &other) const
+{
+	if (dirty_ || other.dirty_ || dir_ != other.dir_)
+		return false;
+	for (int i = 0; i < 3; i++) {
+		const Stamp &a = stamps_[i], &b = other.stamps_[i];
+		if (a.sec != b.sec || a.nsec != b.nsec || a.ino != b.ino)
+			return false;
+	}
+	return true;
+}
+
 std::optional<std::size_t> Mailbox::find(std::uint32_t uid) const
 {
 	auto it = std::lower_bound(messages_.begin(), messages_.end(), uid,

@@ -72,6 +72,9 @@ public:
 	// renamed or removed by someone else. Directory times have coarse ticks, so a snapshot
 	// taken within a second of a change always counts as stale.
 	bool stale() const;
+	// True when both were read from the same state of the same mailbox, as far as the times
+	// show it (neither within a clock tick of a change): they hold the same messages.
+	bool same_read_as(const Mailbox &other) const;
 
 	const std::string &dir() const { return dir_; }
 	std::uint32_t uidvalidity() const { return list_.uidvalidity; }

@@ -5,6 +5,8 @@
 #include "kq-internal.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 
 #include <new>
 
@@ -19,6 +21,12 @@ knote **soft_slot(kq_state &q, const struct kevent &kev, bool create)
 		return &q.signals[kev.ident];
 	case EVFILT_TIMER:
 		map = &q.timers;
+		break;
+	case EVFILT_VNODE:
+		map = &q.vnodes;
+		break;
+	case EVFILT_PROC:
+		map = &q.procs;
 		break;
 	default:
 		map = &q.users;
@@ -39,6 +47,12 @@ void soft_erase(kq_state &q, knote *kn)
 	case EVFILT_TIMER:
 		q.timers.erase(kn->reg.ident);
 		break;
+	case EVFILT_VNODE:
+		q.vnodes.erase(kn->reg.ident);
+		break;
+	case EVFILT_PROC:
+		q.procs.erase(kn->reg.ident);
+		break;
 	default:
 		q.users.erase(kn->reg.ident);
 		break;
@@ -47,9 +61,15 @@ void soft_erase(kq_state &q, knote *kn)
 
 bool soft_active(const knote *kn)
 {
-	if (kn->reg.filter == EVFILT_USER)
+	switch (kn->reg.filter) {
+	case EVFILT_USER:
 		return kn->triggered;
-	return kn->count > 0;
+	case EVFILT_VNODE:
+	case EVFILT_PROC:
+		return kn->fired != 0;
+	default:
+		return kn->count > 0;
+	}
 }
 
 // Runs on EV_ADD of a new knote and on every later change but EV_DELETE:
@@ -64,6 +84,10 @@ int soft_setup(kq_state &q, knote *kn, const struct kevent &kev, bool attach)
 		return timer_attach(q, kn, kev);
 	case EVFILT_SIGNAL:
 		return attach ? signal_attach(q, kn) : 0;
+	case EVFILT_VNODE:
+		return vnode_attach(q, kn, kev, attach);
+	case EVFILT_PROC:
+		return proc_attach(q, kn, kev, attach);
 	default:
 		user_touch(kn, kev, attach);
 		return 0;
@@ -74,11 +98,28 @@ int soft_change(kq_state &q, const struct kevent &kev)
 {
 	if (kev.filter == EVFILT_SIGNAL && (kev.ident < 1 || kev.ident > max_signal))
 		return EINVAL;
+	if (kev.filter == EVFILT_VNODE && kev.ident > static_cast<uintptr_t>(INT_MAX))
+		return EBADF;
+	// FreeBSD notes a file's change as it happens; what inotify holds happened before this
+	// change, so it is weighed against the notes asked for until now.
+	if (kev.filter == EVFILT_VNODE && q.infd >= 0)
+		vnode_drain(q);
 	knote **slot = soft_slot(q, kev, false);
 	knote *kn = slot != nullptr ? *slot : nullptr;
-	if (kn == nullptr) {
+	int stale_err = 0;
+	if (kn != nullptr && kn->reg.filter == EVFILT_VNODE && vnode_stale(kn, stale_err)) {
+		// The fd was closed (and maybe reused) since: FreeBSD's close() dropped the knote.
+		knote_delete(q, kn);
+		kn = nullptr;
 		if ((kev.flags & EV_ADD) == 0)
+			return stale_err;
+	}
+	if (kn == nullptr) {
+		if ((kev.flags & EV_ADD) == 0) {
+			if (kev.filter == EVFILT_VNODE && fcntl(static_cast<int>(kev.ident), F_GETFD) < 0)
+				return EBADF;
 			return ENOENT;
+		}
 		slot = soft_slot(q, kev, true);
 		kn = knote_new(q, kev);
 		*slot = kn;
@@ -126,6 +167,8 @@ int apply_change(kq_state &q, struct kevent &kev)
 		case EVFILT_SIGNAL:
 		case EVFILT_TIMER:
 		case EVFILT_USER:
+		case EVFILT_VNODE:
+		case EVFILT_PROC:
 			return soft_change(q, kev);
 		default:
 			return EINVAL;
@@ -147,6 +190,12 @@ void knote_delete(kq_state &q, knote *kn)
 		break;
 	case EVFILT_SIGNAL:
 		signal_detach(q, kn);
+		break;
+	case EVFILT_VNODE:
+		vnode_detach(q, kn);
+		break;
+	case EVFILT_PROC:
+		proc_detach(q, kn);
 		break;
 	default:
 		break;

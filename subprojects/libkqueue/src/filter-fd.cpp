@@ -53,7 +53,8 @@ uint32_t wanted_mask(const fd_entry &fe)
 void fd_start(kq_state &q, fd_entry &fe)
 {
 	fe.gen = q.next_gen++;
-	if (q.next_gen == 0) // tags with gen 0 would look like internal fds
+	// Tags with gen 0 would look like internal fds, and proc_gen like a pidfd.
+	if (q.next_gen == 0 || q.next_gen == proc_gen)
 		q.next_gen = 1;
 	fe.mask = 0;
 	fe.checked_call = 0;

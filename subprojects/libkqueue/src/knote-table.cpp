@@ -141,6 +141,10 @@ kq_state::~kq_state()
 		drop(kv.second);
 	for (auto &kv : users)
 		drop(kv.second);
+	for (auto &kv : vnodes)
+		drop(kv.second);
+	for (auto &kv : procs)
+		drop(kv.second);
 	for (knote *kn : signals)
 		if (kn != nullptr)
 			drop(kn);

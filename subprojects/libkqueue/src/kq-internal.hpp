@@ -22,6 +22,9 @@ namespace libkqueue {
 inline constexpr uint64_t tag_wake = 1;
 inline constexpr uint64_t tag_timer = 2;
 inline constexpr uint64_t tag_signal = 3;
+inline constexpr uint64_t tag_inotify = 4;
+// A pidfd's tag is (proc_gen << 32 | pid); fd_start() never hands this gen out.
+inline constexpr uint32_t proc_gen = UINT32_MAX;
 
 inline constexpr size_t no_heap_index = SIZE_MAX;
 inline constexpr int max_signal = 64;
@@ -42,6 +45,26 @@ struct knote {
 	bool enabled = false;
 	bool queued = false;
 	bool triggered = false; // EVFILT_USER
+	// EVFILT_VNODE and EVFILT_PROC: NOTE_* bits seen (and asked for) but not yet reported
+	uint32_t fired = 0;
+	int wd = -1; // EVFILT_VNODE: inotify watch; -1 once the kernel dropped it
+	dev_t dev = 0; // EVFILT_VNODE: the file the ident referred to at EV_ADD
+	ino_t ino = 0;
+	int pidfd = -1; // EVFILT_PROC; -1 once the exit was seen
+	int64_t status = 0; // EVFILT_PROC: wait status at exit
+};
+
+// One inotify watch, shared by every EVFILT_VNODE knote on its inode, with what the last look
+// at the inode found (inotify says "attributes changed", the kqueue notes say which).
+struct vnode_watch {
+	std::vector<knote *> knotes;
+	uint32_t mask = 0;
+	int64_t size = 0;
+	nlink_t nlink = 0;
+	mode_t mode = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	bool dir = false;
 };
 
 enum class fd_kind : uint8_t { unknown, stream, dgram, pipe, other };
@@ -72,6 +95,7 @@ struct kq_state {
 	int wakefd = -1; // eventfd: readable while user-space events are queued
 	int timerfd = -1; // armed to the earliest timer deadline
 	int sigfd = -1;
+	int infd = -1; // inotify, for EVFILT_VNODE
 	pid_t pid = 0; // creator; kqueues are not inherited across fork()
 
 	std::atomic<int> refs{1};
@@ -83,6 +107,9 @@ struct kq_state {
 	std::vector<fd_entry> fds;
 	std::unordered_map<uintptr_t, knote *> timers;
 	std::unordered_map<uintptr_t, knote *> users;
+	std::unordered_map<uintptr_t, knote *> vnodes; // by fd
+	std::unordered_map<uintptr_t, knote *> procs; // by pid
+	std::unordered_map<int, vnode_watch> watches; // by inotify wd
 	knote *signals[max_signal + 1] = {};
 	sigset_t sigmask{};
 	std::vector<knote *> heap; // timers, earliest deadline first
@@ -142,6 +169,19 @@ void timer_fd_drain(kq_state &q);
 int signal_attach(kq_state &q, knote *kn);
 void signal_detach(kq_state &q, knote *kn);
 void signal_drain(kq_state &q);
+
+// filter-vnode.cpp
+int vnode_attach(kq_state &q, knote *kn, const struct kevent &kev, bool attach);
+bool vnode_stale(const knote *kn, int &err);
+void vnode_detach(kq_state &q, knote *kn);
+void vnode_drain(kq_state &q);
+bool vnode_deliver(kq_state &q, knote *kn, struct kevent &out);
+
+// filter-proc.cpp
+int proc_attach(kq_state &q, knote *kn, const struct kevent &kev, bool attach);
+void proc_detach(kq_state &q, knote *kn);
+void proc_epoll_event(kq_state &q, uint64_t tag);
+bool proc_deliver(kq_state &q, knote *kn, struct kevent &out);
 
 // filter-user.cpp
 void user_touch(knote *kn, const struct kevent &kev, bool attach);

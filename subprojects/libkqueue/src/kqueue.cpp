@@ -45,9 +45,12 @@ void destroy(kq_state *q)
 	// have closed our internal fds and reused the numbers for its own.
 	if (q->pid != current_pid.load(std::memory_order_relaxed))
 		return;
-	for (int fd : {q->wakefd, q->timerfd, q->sigfd})
+	for (int fd : {q->wakefd, q->timerfd, q->sigfd, q->infd})
 		if (fd >= 0)
 			close(fd);
+	for (auto &kv : q->procs)
+		if (kv.second->pidfd >= 0)
+			close(kv.second->pidfd);
 	delete q;
 }
 

@@ -41,6 +41,10 @@ bool deliver(kq_state &q, knote *kn, struct kevent &out)
 	case EVFILT_TIMER:
 	case EVFILT_SIGNAL:
 		return counted_deliver(q, kn, out);
+	case EVFILT_VNODE:
+		return vnode_deliver(q, kn, out);
+	case EVFILT_PROC:
+		return proc_deliver(q, kn, out);
 	default:
 		return user_deliver(q, kn, out);
 	}
@@ -75,8 +79,14 @@ void dispatch(kq_state &q, const struct epoll_event *evs, int count)
 		case tag_signal:
 			signal_drain(q);
 			break;
+		case tag_inotify:
+			vnode_drain(q);
+			break;
 		default:
-			fd_epoll_event(q, evs[i].data.u64, evs[i].events);
+			if (evs[i].data.u64 >> 32 == proc_gen)
+				proc_epoll_event(q, evs[i].data.u64);
+			else
+				fd_epoll_event(q, evs[i].data.u64, evs[i].events);
 			break;
 		}
 	}

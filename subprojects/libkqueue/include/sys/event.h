@@ -1,6 +1,6 @@
 /*
  * kqueue(2) for Linux: the FreeBSD 12+ interface, emulated on epoll,
- * eventfd, timerfd and signalfd.  See doc/kqueue-linux.md for where the
+ * eventfd, timerfd, signalfd, inotify and pidfd.  See doc/kqueue-linux.md for where the
  * behaviour differs from FreeBSD.  Usable from C and C++.
  */
 #ifndef LIBKQUEUE_SYS_EVENT_H
@@ -59,7 +59,7 @@
 #define NOTE_LOWAT       0x0001U
 #define NOTE_FILE_POLL   0x0002U
 
-/* EVFILT_VNODE (defined for source compatibility; the filter is not emulated) */
+/* EVFILT_VNODE (through inotify) */
 #define NOTE_DELETE      0x0001U
 #define NOTE_WRITE       0x0002U
 #define NOTE_EXTEND      0x0004U
@@ -72,7 +72,8 @@
 #define NOTE_CLOSE_WRITE 0x0200U
 #define NOTE_READ        0x0400U
 
-/* EVFILT_PROC (defined for source compatibility; the filter is not emulated) */
+/* EVFILT_PROC (through pidfd: NOTE_EXIT only; NOTE_FORK, NOTE_EXEC and NOTE_TRACK
+   give EINVAL) */
 #define NOTE_EXIT        0x80000000U
 #define NOTE_FORK        0x40000000U
 #define NOTE_EXEC        0x20000000U
