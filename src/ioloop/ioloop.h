@@ -124,10 +124,11 @@ enum io_notify_result io_add_notify(const char *path, io_callback_t *callback, v
 				    struct io **io_r);
 enum io_notify_result io_add_notify_to(struct ioloop *ioloop, const char *path,
 				       io_callback_t *callback, void *context, struct io **io_r);
-/* Hands the notify backend's fd (inotify, kqueue) to the caller, who then owns it (e.g. a child
- * after fork() closes it); -1 when there is none (no watch added yet, or the stat backend), and
- * then nothing changes. Otherwise the loop forgets its watches: they stay valid handles for
- * io_remove() but are never called again. */
+/* Hands the notify backend's fd (inotify's) to the caller, who then owns it (e.g. a child after
+ * fork() closes it); -1 when there is none (no watch added yet; the kqueue backend, which uses
+ * the handler's kqueue; the stat backend), and then nothing changes. Otherwise the loop forgets
+ * its watches: they stay valid handles for io_remove() but are never called again; a watch
+ * added afterwards opens a new fd. */
 int io_loop_extract_notify_fd(struct ioloop *ioloop);
 /* The backend compiled in: "inotify", "kqueue" or "stat". */
 const char *io_loop_get_notify_backend(void);

@@ -1,8 +1,8 @@
 // ioloop: a Dovecot-style I/O loop. The C++ API.
 //
-// Handles are RAII: destroying an Io, Timeout or SignalWatch removes it, also from inside its
-// own callback. Destroy every handle before the IoLoop it came from. Callbacks are any callable;
-// each is stored once when added and never copied or allocated again when it runs.
+// Handles are RAII: destroying an Io, Notify, Timeout or SignalWatch removes it, also from inside
+// its own callback. Destroy every handle before the IoLoop it came from. Callbacks are any
+// callable; each is stored once when added and never copied or allocated again when it runs.
 // Errors are std::system_error with the errno the C API documents (ioloop.h).
 #pragma once
 

@@ -335,7 +335,7 @@ template <class F> int in_child(F fn)
 	return WEXITSTATUS(status);
 }
 
-bool write_file(const char *path, const std::string &s)
+[[maybe_unused]] bool write_file(const char *path, const std::string &s)
 {
 	Fd fd(::open(path, O_WRONLY | O_CLOEXEC));
 	return fd >= 0 && ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
