@@ -20,7 +20,15 @@
 //   closed and a fresh knote once it is reused; other actions EBADF while closed, ENOENT once
 //   reused. Except (doc/kqueue-linux.md) when every knote of the fd was disabled at close(): then
 //   nothing noticed the close, and the knotes apply to whatever file later gets the number.
+// - EVFILT_VNODE on three descriptors of two temp files (two share an inode), with pwrite()s in
+//   place (NOTE_WRITE), appends (NOTE_WRITE | NOTE_EXTEND) and fchmod() (NOTE_ATTRIB) between
+//   calls: fflags is exactly the notes asked for and seen since the last report (any change but
+//   EV_DELETE replaces the set asked for; notes already seen stay), a knote without EV_CLEAR
+//   is reported on every call; EV_ADD on a pipe or socket is EINVAL, on a closed number EBADF.
 // "Must" is only checked when the eventlist has room for every knote.
+// EVFILT_PROC stays out: it needs fork(), which under libFuzzer (its threads, ASan's shadow
+// memory) is slow and leaves the exit's timing to the scheduler, while the model predicts each
+// zero-timeout call exactly; test/kqueue/test-kqueue-proc.cpp covers it.
 #include "fuzz-check.hpp"
 
 #include <sys/event.h>
@@ -35,7 +43,9 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <map>
+#include <string>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -45,6 +55,11 @@ constexpr int n_ends = 8; // pipe0 r,w; pipe1 r,w; sock0 a,b; sock1 a,b
 constexpr std::size_t max_pending = 1024; // bytes unread per end: far below any buffer limit
 constexpr int max_writes = 16;            // unread writes per end (AF_UNIX counts skbs)
 constexpr uintptr_t n_users = 2;
+constexpr int n_file_fds = 3; // file 0 twice (one inode, two knotes), file 1 once
+constexpr int file_of[n_file_fds] = {0, 0, 1};
+constexpr unsigned vnode_notes = NOTE_DELETE | NOTE_WRITE | NOTE_EXTEND | NOTE_ATTRIB | NOTE_LINK |
+				 NOTE_RENAME | NOTE_REVOKE | NOTE_OPEN | NOTE_CLOSE |
+				 NOTE_CLOSE_WRITE | NOTE_READ;
 
 enum class Kind { pipe_r, pipe_w, sock };
 
@@ -63,6 +78,9 @@ struct Knote {
 	unsigned short sticky = 0; // ONESHOT | CLEAR | DISPATCH | RECEIPT, fixed at EV_ADD
 	void *udata = nullptr;
 	bool edge = true; // something happened that an edge-triggered knote must report
+	// EVFILT_VNODE: the notes asked for, and those seen and not yet reported
+	unsigned asked = 0;
+	unsigned fired = 0;
 	// EVFILT_USER
 	bool triggered = false;
 	unsigned fflags = 0;
@@ -89,6 +107,28 @@ struct World {
 	std::vector<uintptr_t> closed_idents; // never open during the run
 	std::map<Key, Knote> knotes;
 	int fuzz_errors = 0;
+	int file_fds[n_file_fds] = {-1, -1, -1};
+	off_t file_size[2] = {0, 0};
+	bool file_mode_flip[2] = {false, false};
+
+	bool is_file(uintptr_t ident) const
+	{
+		for (int fd : file_fds)
+			if (fd >= 0 && static_cast<uintptr_t>(fd) == ident)
+				return true;
+		return false;
+	}
+	// A change to file f: every VNODE knote on a descriptor of it notes what it asked for.
+	void file_changed(int f, unsigned notes)
+	{
+		for (int j = 0; j < n_file_fds; j++) {
+			if (file_of[j] != f)
+				continue;
+			auto it = knotes.find({static_cast<uintptr_t>(file_fds[j]), EVFILT_VNODE});
+			if (it != knotes.end())
+				it->second.fired |= notes & it->second.asked;
+		}
+	}
 
 	int end_of(uintptr_t ident) const
 	{
@@ -130,6 +170,8 @@ struct World {
 	{
 		if (k.second == EVFILT_USER)
 			return kn.triggered;
+		if (k.second == EVFILT_VNODE)
+			return kn.fired != 0;
 		int i = end_of(k.first);
 		if (i < 0)
 			return false;
@@ -202,8 +244,39 @@ bool open_ends(World &w)
 	return true;
 }
 
+// Two files in a directory made once per process, emptied to one byte for each input before
+// the kqueue watches them (so no stale inotify event reaches the new kqueue).
+bool open_files(World &w)
+{
+	static std::string dir;
+	if (dir.empty()) {
+		const char *base = std::getenv("TMPDIR");
+		std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+				   "/fuzz-kqueue-XXXXXX";
+		if (mkdtemp(tmpl.data()) == nullptr)
+			return false;
+		dir = tmpl;
+	}
+	for (int j = 0; j < n_file_fds; j++) {
+		std::string path = dir + (file_of[j] == 0 ? "/a" : "/b");
+		w.file_fds[j] = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (w.file_fds[j] < 0)
+			return false;
+	}
+	for (int f = 0; f < 2; f++) {
+		int fd = w.file_fds[f == 0 ? 0 : 2];
+		if (ftruncate(fd, 1) != 0 || fchmod(fd, 0600) != 0)
+			return false;
+		w.file_size[f] = 1;
+	}
+	return true;
+}
+
 void close_all(World &w)
 {
+	for (int fd : w.file_fds)
+		if (fd >= 0)
+			close(fd);
 	for (End &e : w.ends)
 		if (e.fd >= 0)
 			close(e.fd);
@@ -215,6 +288,14 @@ uintptr_t pick_ident(FuzzedDataProvider &in, World &w, short filter)
 {
 	if (filter == EVFILT_USER)
 		return in.ConsumeIntegralInRange<uintptr_t>(1, n_users);
+	if (filter == EVFILT_VNODE) {
+		unsigned v = in.ConsumeIntegralInRange<unsigned>(0, n_file_fds + 1);
+		if (v < n_file_fds)
+			return static_cast<uintptr_t>(w.file_fds[v]);
+		if (v == n_file_fds) // a pipe or socket end (maybe closed)
+			return static_cast<uintptr_t>(
+				w.ends[in.ConsumeIntegralInRange<int>(0, n_ends - 1)].number);
+	}
 	unsigned c = in.ConsumeIntegralInRange<unsigned>(0, n_ends + 1);
 	if (c < n_ends)
 		return static_cast<uintptr_t>(w.ends[c].number);
@@ -240,6 +321,42 @@ unsigned short pick_flags(FuzzedDataProvider &in)
 	return f;
 }
 
+// The files are never closed, so their knotes never go stale here (test/kqueue covers that).
+int model_vnode_change(World &w, const struct kevent &kev, unsigned short f)
+{
+	if (kev.ident > static_cast<uintptr_t>(INT_MAX))
+		return EBADF;
+	bool file = w.is_file(kev.ident);
+	bool open = file || w.end_of(kev.ident) >= 0;
+	Key key{kev.ident, EVFILT_VNODE};
+	auto it = w.knotes.find(key);
+	if (it == w.knotes.end()) {
+		if ((f & EV_ADD) == 0)
+			return open ? ENOENT : EBADF;
+		if (!file)
+			return open ? EINVAL : EBADF;
+		Knote kn;
+		kn.enabled = (f & EV_DISABLE) == 0;
+		kn.sticky = f & (EV_ONESHOT | EV_CLEAR | EV_DISPATCH | EV_RECEIPT);
+		kn.udata = kev.udata;
+		kn.asked = kev.fflags;
+		w.knotes[key] = kn;
+		return 0;
+	}
+	if (f & EV_DELETE) {
+		w.knotes.erase(it);
+		return 0;
+	}
+	Knote &kn = it->second;
+	if (f & EV_ENABLE)
+		kn.enabled = true;
+	else if (f & EV_DISABLE)
+		kn.enabled = false;
+	kn.udata = kev.udata;
+	kn.asked = kev.fflags;
+	return 0;
+}
+
 // One change, applied to the model; returns the errno kevent() must report for it.
 int model_change(World &w, const struct kevent &kev)
 {
@@ -249,6 +366,8 @@ int model_change(World &w, const struct kevent &kev)
 	if (f & EV_FORCEONESHOT)
 		return EINVAL;
 	bool fd_filter = kev.filter == EVFILT_READ || kev.filter == EVFILT_WRITE;
+	if (kev.filter == EVFILT_VNODE)
+		return model_vnode_change(w, kev, f);
 	if (!fd_filter && kev.filter != EVFILT_USER)
 		return EINVAL;
 	bool open = !fd_filter || w.end_of(kev.ident) >= 0;
@@ -339,6 +458,15 @@ void model_event(World &w, const struct kevent &ev)
 		FUZZ_CHECK(ev.data == kn.data);
 		if (kn.sticky & EV_CLEAR)
 			kn.triggered = false;
+	} else if (ev.filter == EVFILT_VNODE) {
+		FUZZ_CHECK(ev.flags == kn.sticky);
+		if (ev.fflags != kn.fired)
+			std::fprintf(stderr, "vnode ident %lu: fflags %#x, model %#x\n",
+				     static_cast<unsigned long>(ev.ident), ev.fflags, kn.fired);
+		FUZZ_CHECK(ev.fflags == kn.fired);
+		FUZZ_CHECK(ev.data == 0);
+		if (kn.sticky & EV_CLEAR)
+			kn.fired = 0;
 	} else {
 		const End &e = w.ends[w.end_of(ev.ident)];
 		bool eof = ev.filter == EVFILT_READ ? w.read_eof(e) : w.write_eof(e);
@@ -350,13 +478,14 @@ void model_event(World &w, const struct kevent &ev)
 			FUZZ_CHECK(ev.data > 0);
 	}
 	kn.edge = false;
+	bool fd_filter = ev.filter == EVFILT_READ || ev.filter == EVFILT_WRITE;
 	if (kn.sticky & EV_ONESHOT) {
 		w.knotes.erase(it);
-		if (ev.filter != EVFILT_USER)
+		if (fd_filter)
 			w.touch_fd(ev.ident);
 	} else if (kn.sticky & EV_DISPATCH) {
 		kn.enabled = false;
-		if (ev.filter != EVFILT_USER)
+		if (fd_filter)
 			w.touch_fd(ev.ident);
 	}
 }
@@ -367,15 +496,15 @@ void scan_and_check(World &w, struct kevent *events, int nevents, int got)
 	// ET-ness is judged on the knotes as they were when the scan began.
 	std::map<uintptr_t, bool> et;
 	for (const auto &[key, kn] : before)
-		if (key.second != EVFILT_USER)
+		if (key.second == EVFILT_READ || key.second == EVFILT_WRITE)
 			et[key.first] = w.edge_triggered(key.first);
 	FUZZ_CHECK(got >= 0 && got <= nevents);
 	std::vector<Key> seen;
 	for (int i = 0; i < got; i++) {
 		Key key{events[i].ident, events[i].filter};
-		TRACE("  event ident %lu filter %d flags %#x data %ld udata %p\n",
+		TRACE("  event ident %lu filter %d flags %#x fflags %#x data %ld udata %p\n",
 		      static_cast<unsigned long>(key.first), key.second, events[i].flags,
-		      static_cast<long>(events[i].data), events[i].udata);
+		      events[i].fflags, static_cast<long>(events[i].data), events[i].udata);
 		for (const Key &k : seen)
 			FUZZ_CHECK(!(k == key)); // once per call
 		seen.push_back(key);
@@ -385,7 +514,8 @@ void scan_and_check(World &w, struct kevent *events, int nevents, int got)
 		for (const auto &[key, kn] : before) {
 			if (!kn.enabled || !w.ready(key, kn))
 				continue;
-			bool must = key.second == EVFILT_USER || !et[key.first] || kn.edge;
+			bool soft = key.second == EVFILT_USER || key.second == EVFILT_VNODE;
+			bool must = soft || !et[key.first] || kn.edge;
 			if (!must)
 				continue;
 			bool found = false;
@@ -406,10 +536,11 @@ void do_kevent(FuzzedDataProvider &in, World &w)
 	struct kevent changes[4];
 	for (int i = 0; i < nchanges; i++) {
 		short filter;
-		switch (in.ConsumeIntegralInRange<int>(0, 7)) {
+		switch (in.ConsumeIntegralInRange<int>(0, 8)) {
 		case 0: case 1: case 2: filter = EVFILT_READ; break;
 		case 3: case 4: case 5: filter = EVFILT_WRITE; break;
 		case 6: filter = EVFILT_USER; break;
+		case 7: filter = EVFILT_VNODE; break;
 		default: filter = in.ConsumeBool() ? 0 : EVFILT_AIO; break;
 		}
 		uintptr_t ident = pick_ident(in, w, filter);
@@ -417,6 +548,8 @@ void do_kevent(FuzzedDataProvider &in, World &w)
 		unsigned fflags = 0;
 		if (filter == EVFILT_USER)
 			fflags = in.ConsumeIntegral<unsigned>();
+		else if (filter == EVFILT_VNODE)
+			fflags = in.ConsumeIntegral<unsigned>() & vnode_notes;
 		int64_t data = in.ConsumeIntegralInRange<int64_t>(-2, 2);
 		void *udata = reinterpret_cast<void *>(static_cast<uintptr_t>(in.ConsumeIntegral<uint8_t>()));
 		EV_SET(&changes[i], ident, filter, flags, fflags, data, udata);
@@ -515,6 +648,36 @@ void do_write(FuzzedDataProvider &in, World &w)
 		it->second.edge = true;
 }
 
+// A write through one of the file descriptors: in place, or an append.
+void do_file_write(FuzzedDataProvider &in, World &w)
+{
+	int j = in.ConsumeIntegralInRange<int>(0, n_file_fds - 1);
+	int f = file_of[j];
+	bool append = in.ConsumeBool() && w.file_size[f] < 4096;
+	std::size_t n = in.ConsumeIntegralInRange<std::size_t>(1, 16);
+	char buf[16] = {};
+	off_t at = append ? w.file_size[f] : 0;
+	if (!append && static_cast<off_t>(n) > w.file_size[f])
+		n = static_cast<std::size_t>(w.file_size[f]);
+	ssize_t r = pwrite(w.file_fds[j], buf, n, at);
+	TRACE("pwrite(%d, %zu, %ld) = %zd\n", w.file_fds[j], n, static_cast<long>(at), r);
+	FUZZ_CHECK(r == static_cast<ssize_t>(n));
+	if (append)
+		w.file_size[f] += static_cast<off_t>(n);
+	w.file_changed(f, NOTE_WRITE | (append ? NOTE_EXTEND : 0));
+}
+
+void do_file_chmod(FuzzedDataProvider &in, World &w)
+{
+	int j = in.ConsumeIntegralInRange<int>(0, n_file_fds - 1);
+	int f = file_of[j];
+	w.file_mode_flip[f] = !w.file_mode_flip[f];
+	int r = fchmod(w.file_fds[j], w.file_mode_flip[f] ? 0640 : 0600);
+	TRACE("fchmod(%d) = %d\n", w.file_fds[j], r);
+	FUZZ_CHECK(r == 0);
+	w.file_changed(f, NOTE_ATTRIB);
+}
+
 void do_read(FuzzedDataProvider &in, World &w)
 {
 	int i = in.ConsumeIntegralInRange<int>(0, n_ends - 1);
@@ -597,16 +760,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 	w.kq = kqueue();
 	FUZZ_CHECK(w.kq >= 0);
 	FUZZ_CHECK(open_ends(w));
+	FUZZ_CHECK(open_files(w));
+	// The kqueue's inotify descriptor comes with its first vnode knote: made now, it cannot take
+	// the number of an end closed later in the run, which the model holds to be closed.
+	struct kevent warm[2];
+	EV_SET(&warm[0], static_cast<uintptr_t>(w.file_fds[0]), EVFILT_VNODE, EV_ADD, NOTE_WRITE, 0, nullptr);
+	EV_SET(&warm[1], static_cast<uintptr_t>(w.file_fds[0]), EVFILT_VNODE, EV_DELETE, 0, 0, nullptr);
+	FUZZ_CHECK(kevent(w.kq, warm, 2, nullptr, 0, nullptr) == 0);
 	for (int k = 0; k < n_ends / 2; k++)
 		TRACE("%s() = %d, %d\n", k < 2 ? "pipe" : "socketpair", w.ends[2 * k].fd, w.ends[2 * k + 1].fd);
 	for (int steps = 0; steps < 64 && in.remaining_bytes() > 0; steps++) {
-		switch (in.ConsumeIntegralInRange<int>(0, 9)) {
+		switch (in.ConsumeIntegralInRange<int>(0, 11)) {
 		case 0: case 1: case 2: do_kevent(in, w); break;
 		case 3: do_write(in, w); break;
 		case 4: do_read(in, w); break;
 		case 5: do_shutdown(in, w); break;
 		case 6: do_close(in, w); break;
 		case 7: do_reopen(in, w); break;
+		case 8: do_file_write(in, w); break;
+		case 9: do_file_chmod(in, w); break;
 		default: do_poll(in, w); break;
 		}
 	}

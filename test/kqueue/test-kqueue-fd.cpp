@@ -473,6 +473,26 @@ TEST_CASE("close() of a watched fd and reuse of its number", "[kqueue][close]")
 	close(pr[1]);
 }
 
+TEST_CASE("a number closed unseen with its knote disabled, then a socket: WRITE data is its room", "[kqueue][close]")
+{
+	// As documented, nothing notices that close(); what was learnt of the pipe must not be
+	// applied to the socket once the knotes register again.
+	Kq kq;
+	Pipe p;
+	int fd = p.rd;
+	REQUIRE(change(kq, id(fd), EVFILT_READ, EV_ADD) == 0);
+	put(p.wr, "x", 1);
+	REQUIRE(wait(kq, 4).size() == 1); // the emulation has seen a pipe at this number
+	REQUIRE(change(kq, id(fd), EVFILT_READ, EV_DISABLE) == 0);
+	SockPair sp;
+	REQUIRE(dup2(sp.a, fd) == fd); // closes the pipe's read end
+	REQUIRE(change(kq, id(fd), EVFILT_WRITE, EV_ADD) == 0);
+	auto evs = wait(kq, 4);
+	REQUIRE(evs.size() == 1);
+	CHECK(evs[0].filter == EVFILT_WRITE);
+	CHECK(evs[0].data > 0);
+}
+
 TEST_CASE("a change to the knote of a closed fd whose number is now a regular file: ENOENT", "[kqueue][close]")
 {
 	// FreeBSD's close() dropped the knote, so there is nothing to delete or enable; epoll's

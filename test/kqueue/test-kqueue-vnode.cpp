@@ -411,3 +411,31 @@ TEST_CASE("EVFILT_VNODE: a lost inotify queue is reported to every knote", "[kqu
 	REQUIRE(evs.size() == 1);
 	CHECK(evs[0].fflags == NOTE_ATTRIB);
 }
+
+TEST_CASE("an inotify event no knote asked for does not hide a ready fd from a 1-slot poll",
+	  "[kqueue][vnode][queue]")
+{
+	Kq kq;
+	TempDir dir;
+	Pipe p;
+	Fd f(make_file(dir / "f"));
+	REQUIRE(change(kq, f.id(), EVFILT_VNODE, EV_ADD | EV_CLEAR, NOTE_ATTRIB) == 0);
+	REQUIRE(change(kq, static_cast<uintptr_t>(p.rd), EVFILT_READ, EV_ADD) == 0);
+	// The inotify fd becomes ready first, for a write that gives no note.
+	put(f, "x", 1);
+	put(p.wr, "x", 1);
+	auto evs = wait(kq, 1);
+	REQUIRE(evs.size() == 1);
+	CHECK(evs[0].ident == static_cast<uintptr_t>(p.rd));
+
+	SECTION("nor does the IN_IGNORED of a deleted knote's watch") {
+		char c;
+		REQUIRE(read(p.rd, &c, 1) == 1);
+		CHECK(wait(kq, 1).empty());
+		REQUIRE(change(kq, f.id(), EVFILT_VNODE, EV_DELETE) == 0);
+		put(p.wr, "x", 1);
+		evs = wait(kq, 1);
+		REQUIRE(evs.size() == 1);
+		CHECK(evs[0].ident == static_cast<uintptr_t>(p.rd));
+	}
+}

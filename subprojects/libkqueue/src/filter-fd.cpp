@@ -77,6 +77,11 @@ int fd_sync(kq_state &q, int fd, fd_entry &fe, bool verify)
 		r = epoll_ctl(q.epfd, EPOLL_CTL_DEL, fd, &ev);
 	} else if (fe.mask == 0) {
 		r = epoll_ctl(q.epfd, EPOLL_CTL_ADD, fd, &ev);
+		// Unregistered, the number may have been closed and reused unseen (every knote
+		// disabled): what we knew of the file may be another's (found by test/fuzz/fuzz-kqueue:
+		// a socket taken for a pipe reported no room to write).
+		fe.kind = fd_kind::unknown;
+		fe.bufsize = -1;
 	} else if (want != fe.mask || verify) {
 		r = epoll_ctl(q.epfd, EPOLL_CTL_MOD, fd, &ev);
 	}

@@ -121,7 +121,12 @@ int scan(kq_state &q, std::unique_lock<std::mutex> &lk, struct kevent *out,
 		poll_only = span == 0;
 		deadline = now_ns(CLOCK_MONOTONIC) + span;
 	}
-	int max = nevents < batch ? nevents : batch;
+	// Room for every internal fd on top of the eventlist: one that gives nothing (an inotify
+	// event no knote asked for, the IN_IGNORED of a removed watch, a process exit nobody asked
+	// about) must not take the slot of a ready fd in a poll (found by test/fuzz/fuzz-kqueue).
+	size_t internal = 1 + (q.timerfd >= 0) + (q.sigfd >= 0) + (q.infd >= 0) + q.procs.size();
+	int max = static_cast<size_t>(nevents) + internal < batch ? nevents + static_cast<int>(internal)
+								   : batch;
 	struct epoll_event evs[batch];
 	for (;;) {
 		timers_run(q);
