@@ -169,6 +169,9 @@ void start_using_contexts(ioloop &loop)
 			if (i != nullptr && !is_internal(loop, i) && i->callback != record_call)
 				wrap_plain(loop, i->callback, i->context, i->release);
 	}
+	for (io *w : loop.notify_watches)
+		if (w->callback != record_call)
+			wrap_plain(loop, w->callback, w->context, w->release);
 	loop.timeouts.for_each([&](TimeoutHeap::Entry *e) {
 		timeout *t = timeout_from_entry(e);
 		if (t->callback != record_call)

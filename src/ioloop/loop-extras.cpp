@@ -99,6 +99,10 @@ struct io *io_loop_move_io_to(struct ioloop *loop, struct io **io)
 	return with_errno<struct io *>(nullptr, [&] {
 		if (loop == nullptr)
 			fail(EINVAL, "io_loop_move_io_to: no loop");
+		// A file-change watch lives in its loop's notify backend (a kernel watch, an fd): it is
+		// removed and added again in the other loop instead. Dovecot asserts here.
+		if (old->file == nullptr)
+			fail(EINVAL, "io_loop_move_io_to: a file-change watch cannot move");
 		io_callback_t *callback = old->callback;
 		void *context = old->context;
 		release_fn *release = old->release;

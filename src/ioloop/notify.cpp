@@ -61,7 +61,12 @@ io_notify_result add_notify(::ioloop *loop, const char *path, io_callback_t *cal
 	}
 	io *w = nullptr;
 	int err = 0;
+	void *record = nullptr; // contexts.cpp: a watch runs under its context like any io
 	try {
+		if (loop->uses_contexts) {
+			context_wrap(*loop, callback, context, release);
+			record = context;
+		}
 		w = new io{loop, nullptr, 0, callback, context, release, loop->wait_count};
 		loop->notify_watches.insert(w);
 		err = ioloop_notify::add(*loop, *w, path);
@@ -75,6 +80,8 @@ io_notify_result add_notify(::ioloop *loop, const char *path, io_callback_t *cal
 			loop->notify_watches.erase(w);
 			delete w; // without release(): the caller still owns the context
 		}
+		if (record != nullptr)
+			context_discard(record);
 		errno = err;
 		return err == ENOENT ? IO_NOTIFY_NOTFOUND : IO_NOTIFY_NOSUPPORT;
 	}

@@ -554,6 +554,70 @@ TEST_CASE("14. notify: a loop destroyed with watches left frees them", "[semanti
 	CHECK(loop == nullptr);
 }
 
+TEST_CASE("14. notify: a watch cannot move to another loop; it stays where it is", "[semantic14][notify]")
+{
+	iol::IoLoop loop;
+	TempDir dir;
+	append(dir / "f");
+	int calls = 0;
+	struct io *watch = nullptr;
+	enum io_notify_result r = io_add_notify_to(loop.c_loop(), (dir / "f").c_str(),
+						   [](void *p) { ++*static_cast<int *>(p); }, &calls, &watch);
+	if (r == IO_NOTIFY_NOSUPPORT && errno == EINVAL) {
+		WARN("not checked on this build: " << no_vnode);
+		return;
+	}
+	REQUIRE(r == IO_NOTIFY_ADDED);
+	struct ioloop *other = io_loop_create();
+	REQUIRE(other != nullptr);
+	errno = 0;
+	CHECK(io_loop_move_io_to(other, &watch) == nullptr); // Dovecot asserts here; we refuse
+	CHECK(errno == EINVAL);
+	REQUIRE(watch != nullptr);
+	io_loop_destroy(&other);
+	io_loop_set_current(loop.c_loop());
+	append(dir / "f", "more");
+	CHECK(run_until(loop, [&] { return calls > 0; }, change_deadline()));
+	io_remove(&watch);
+}
+
+TEST_CASE("14. notify: a watch added under an ioloop context runs under it", "[semantic14][notify][dovecot-api]")
+{
+	iol::IoLoop loop;
+	TempDir dir;
+	append(dir / "f");
+	struct Seen {
+		ioloop *loop;
+		ioloop_context *ctx = nullptr;
+		int calls = 0;
+	} seen{loop.c_loop()}, early{loop.c_loop()};
+	auto probe = [](void *p) {
+		auto *s = static_cast<Seen *>(p);
+		s->ctx = io_loop_get_current_context(s->loop);
+		s->calls++;
+	};
+	// One watch from before the loop had a context, one added while it is active.
+	struct io *before = nullptr, *under = nullptr;
+	enum io_notify_result r = io_add_notify_to(loop.c_loop(), (dir / "f").c_str(), probe, &early, &before);
+	if (r == IO_NOTIFY_NOSUPPORT && errno == EINVAL) {
+		WARN("not checked on this build: " << no_vnode);
+		return;
+	}
+	REQUIRE(r == IO_NOTIFY_ADDED);
+	ioloop_context *ctx = io_loop_context_new(loop.c_loop());
+	io_loop_context_switch(ctx);
+	REQUIRE(io_add_notify_to(loop.c_loop(), (dir / "f").c_str(), probe, &seen, &under) == IO_NOTIFY_ADDED);
+	io_loop_context_deactivate(ctx);
+	append(dir / "f", "more");
+	REQUIRE(run_until(loop, [&] { return seen.calls > 0 && early.calls > 0; }, change_deadline()));
+	CHECK(seen.ctx == ctx);
+	CHECK(early.ctx == nullptr);
+	CHECK(io_loop_get_current_context(loop.c_loop()) == nullptr);
+	io_remove(&under);
+	io_remove(&before);
+	io_loop_context_unref(&ctx);
+}
+
 TEST_CASE("14. notify: the C API from C", "[semantic14][notify][c-api]")
 {
 	TempDir dir;
