@@ -1,9 +1,10 @@
 // FETCH: the reply is built one attribute at a time and queued only while the connection's
 // output is under its bound; an attribute's text (an ENVELOPE of a huge header) goes out in
 // chunks, and literals are streamed from the file's bytes (message-bytes.hpp) as the socket
-// drains. So a FETCH holds at most one attribute's text besides the bounded queue, whatever the
-// number of messages or attributes, and one produce() call works for at most slice_time (plus
-// the building of one attribute).
+// drains; a BINARY literal is decoded (mail/transfer-encoding.hpp) in those same pieces, after
+// a first decoding pass that only counts its size. So a FETCH holds at most one attribute's text
+// besides the bounded queue, whatever the number of messages or attributes, and one produce()
+// call works for at most slice_time (plus the building of one attribute).
 #include "base/log.hpp"
 #include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
