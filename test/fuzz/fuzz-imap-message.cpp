@@ -3,12 +3,15 @@
 // strings without CR, LF, NUL or 8-bit bytes; literals of exactly the announced size); HEADER +
 // TEXT is the whole message; BODY[] is the whole message; ranges are views of the raw bytes;
 // synthesized texts have CRLF line ends only; crlf_size agrees with append_crlf, also when the
-// input is converted in two chunks; section lookups on arbitrary part paths are safe.
+// input is converted in two chunks; section lookups on arbitrary part paths are safe. The transfer
+// decoders (FETCH BINARY) on the raw bytes and on each part: the same output whether decoded at
+// once or in two pieces, within the announced output bound, measure_decoded agreeing with it.
 #include "fuzz-check.hpp"
 #include "imap-syntax.hpp"
 #include "imap/imap-message.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +40,25 @@ void check_crlf_only(std::string_view s)
 	for (std::size_t i = 0; i < s.size(); i++)
 		if (s[i] == '\n')
 			FUZZ_CHECK(i > 0 && s[i - 1] == '\r');
+}
+
+// Decodes `in` at once and cut at `cut`, checking the bound on each piece and that they agree.
+void check_decoder(TransferEncoding e, std::string_view in, std::size_t cut)
+{
+	std::string whole = decode_transfer(e, in);
+	FUZZ_CHECK(whole.size() <= TransferDecoder::max_output(in.size()));
+	auto shape = measure_decoded(e, in);
+	FUZZ_CHECK(shape.size == whole.size());
+	FUZZ_CHECK(shape.has_nul == (whole.find('\0') != std::string::npos));
+	cut = in.empty() ? 0 : cut % (in.size() + 1);
+	TransferDecoder d(e);
+	std::string a(TransferDecoder::max_output(cut), '\0'), b(TransferDecoder::max_output(in.size() - cut), '\0');
+	auto na = static_cast<std::size_t>(d.decode(in.substr(0, cut), a.data()) - a.data());
+	char *end = d.decode(in.substr(cut), b.data());
+	auto nb = static_cast<std::size_t>(d.finish(end) - b.data());
+	FUZZ_CHECK(na <= a.size() && nb <= b.size());
+	FUZZ_CHECK(na + nb == whole.size());
+	FUZZ_CHECK(std::memcmp(whole.data(), a.data(), na) == 0 && std::memcmp(whole.data() + na, b.data(), nb) == 0);
 }
 
 } // namespace
@@ -81,10 +103,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 	FUZZ_CHECK(text && text->is_range && text->range.size() == m.body().size());
 	FUZZ_CHECK(!m.section({}, SectionPart::mime, {}));
 
+	for (TransferEncoding e : {TransferEncoding::base64, TransferEncoding::quoted_printable, TransferEncoding::identity})
+		check_decoder(e, raw, pick);
+
 	std::vector<std::vector<std::uint32_t>> parts = {{}, {1}, {2}, {1, 1}, {1, 2}, {2, 1},
 							 {pick}, {1, 1, 1}, {0}, {4294967295u}};
 	const std::vector<std::string> fields = {"SUBJECT", "from", "Content-Type", "X"};
 	for (const auto &p : parts) {
+		if (auto b = m.binary_section(p)) {
+			FUZZ_CHECK(inside(b->range, raw));
+			if (b->encoding != TransferEncoding::unknown)
+				check_decoder(b->encoding, b->range, pick * 7u);
+		}
 		for (SectionPart what : {SectionPart::whole, SectionPart::header, SectionPart::header_fields,
 					 SectionPart::header_fields_not, SectionPart::text, SectionPart::mime}) {
 			auto s = m.section(p, what, fields);

@@ -3,8 +3,8 @@
 // NUL; sequence sets hold nz-numbers (0 only for '*') and contains() matches a direct reading of
 // the ranges; the result stays within a small multiple of the input; search keys nest at most
 // max_search_depth; is_append_message_literal agrees with the parser; literal_at_end reads the
-// trailing "{n}"/"{n+}"; LIST patterns match as a simple model does; date-times and
-// imap_quote round-trip (NUL, which no IMAP string can hold, dropped).
+// trailing "{n}"/"{n+}" and whether a "~" makes it a literal8; LIST patterns match as a simple
+// model does; date-times and imap_quote round-trip (NUL, which no IMAP string can hold, dropped).
 #include "fuzz-check.hpp"
 #include "imap/imap-parser.hpp"
 
@@ -134,7 +134,7 @@ void check_command(std::string_view text)
 	FUZZ_CHECK(is_append_message_literal(text) == append_ok);
 	if (append_ok) {
 		auto lit = literal_at_end(text);
-		FUZZ_CHECK(lit && lit->size == cmd.literal_size);
+		FUZZ_CHECK(lit && lit->size == cmd.literal_size && lit->binary == cmd.literal_binary);
 	}
 
 	// Same input, same answer.
@@ -162,6 +162,7 @@ void check_literal_at_end(std::string_view line)
 	for (char c : digits)
 		v = v * 10 + static_cast<unsigned>(c - '0');
 	FUZZ_CHECK(v == lit->size);
+	FUZZ_CHECK(lit->binary == (open > 0 && body[open - 1] == '~'));
 }
 
 void check_quote(std::string_view s)

@@ -139,7 +139,8 @@ with Root() as root:
     # A client that drops its connection (a command sent, its reply never read) and logs in again
     # at once gets in: the old session's lock goes when its connection closes, not when the
     # session is freed in a later loop iteration.
-    # With --workers the lock is shared between the workers' loops; the same holds there.
+    # With --workers the next connection may reach another worker before the old one's loop has
+    # read the EOF (seen on a loaded machine): the login waits a moment for the lock instead.
     for workers in ("1", "2"):
         with Maild(exe, root, args=["--workers", workers]) as m:
             refused = 0

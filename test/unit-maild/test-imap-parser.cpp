@@ -961,3 +961,48 @@ TEST_CASE("The IMAP parser survives arbitrary bytes", "[imap-parser]")
 	}
 	CHECK(true);
 }
+
+TEST_CASE("IMAP FETCH BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516)", "[imap-parser]")
+{
+	auto f = ok("a FETCH 1 (BINARY[1.2] BINARY.PEEK[]<0.100> binary.size[3] BINARY[2]<5.10>)");
+	REQUIRE(f.fetch.size() == 4);
+	CHECK(f.fetch[0].kind == Kind::binary);
+	CHECK_FALSE(f.fetch[0].peek);
+	CHECK(f.fetch[0].part == std::vector<std::uint32_t>{1, 2});
+	CHECK(f.fetch[1].kind == Kind::binary);
+	CHECK(f.fetch[1].peek);
+	CHECK(f.fetch[1].part.empty());
+	CHECK(f.fetch[1].partial);
+	CHECK(f.fetch[2].kind == Kind::binary_size);
+	CHECK(names(f) == Strings{"BINARY[1.2]", "BINARY[]<0>", "BINARY.SIZE[3]", "BINARY[2]<5>"});
+	auto single = ok("a UID FETCH 1:* BINARY.PEEK[1]");
+	REQUIRE(single.fetch.size() == 1);
+	CHECK(single.fetch[0].response_name() == "BINARY[1]"); // never BINARY.PEEK in a response
+	// section-binary holds part numbers only; BINARY.SIZE takes no partial range.
+	for (const char *b : {"a FETCH 1 BINARY", "a FETCH 1 BINARY.PEEK", "a FETCH 1 BINARY[HEADER]",
+			      "a FETCH 1 BINARY[1.MIME]", "a FETCH 1 BINARY[1.TEXT]", "a FETCH 1 BINARY[TEXT]",
+			      "a FETCH 1 BINARY[0]", "a FETCH 1 BINARY[1.]", "a FETCH 1 BINARY[1", "a FETCH 1 BINARY.SIZE",
+			      "a FETCH 1 BINARY.SIZE[1]<0.5>", "a FETCH 1 BINARY[1]<0.0>", "a FETCH 1 BINARY[1]<5>",
+			      "a FETCH 1 BINARY.SIZE.PEEK[1]", "a FETCH 1 (BINARY[1] BINARY[x])"})
+		CHECK(bad(b));
+}
+
+TEST_CASE("IMAP APPEND with a literal8 (RFC 3516)", "[imap-parser]")
+{
+	auto a = ok("a APPEND INBOX (\\Seen) ~{42}");
+	CHECK(a.literal_size == 42);
+	CHECK(a.literal_binary);
+	CHECK_FALSE(ok("a APPEND INBOX {42}").literal_binary);
+	CHECK(ok("a APPEND INBOX ~{7+}").literal_size == 7);
+	CHECK(bad("a APPEND INBOX ~ {7}"));
+	CHECK(bad("a APPEND INBOX ~~{7}"));
+	CHECK(is_append_message_literal("a APPEND INBOX ~{5}"));
+	auto spec = literal_at_end("a APPEND INBOX ~{5+}");
+	REQUIRE(spec);
+	CHECK(spec->binary);
+	CHECK(spec->non_sync);
+	CHECK(spec->size == 5);
+	CHECK_FALSE(literal_at_end("a LOGIN {5}")->binary);
+	// A literal8 is the APPEND message only: as any other argument it is not a string.
+	CHECK(bad("a LOGIN ~{5}\r\nalice {1}\r\nx"));
+}

@@ -3,6 +3,7 @@
 
 #include "imap/imap-message.hpp"
 #include "imap/imap-session.hpp"
+#include "mail/transfer-encoding.hpp"
 #include "storage/message-bytes.hpp"
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct ImapSession::FetchJob {
 	std::vector<std::size_t> indexes; // view indexes still to answer, in order
 	std::size_t next = 0;
 	bool missing = false; // some message was expunged by another session meanwhile
+	bool unknown_cte = false; // a BINARY part's transfer encoding is unknown: the FETCH fails
 
 	// The message being answered, one attribute at a time: only the attribute being sent is
 	// ever held as text, so FETCH n (ENVELOPE ENVELOPE ...) of a huge header holds one envelope.
@@ -52,12 +54,18 @@ struct ImapSession::FetchJob {
 	bool last_cr = false;
 	std::uint64_t converted = 0; // converted bytes of the range produced so far
 	std::uint64_t pad = 0;
+	// BINARY: the range is decoded in pieces as it is sent instead of being CRLF-converted.
+	std::optional<TransferDecoder> decoder;
 
 	// Queues one attribute of the response.
 	void item(std::string_view s);
 	// Queues a literal attribute: its size now, its bytes after it (straight from the file for
 	// a range), `att`'s partial range applied.
 	void literal(ImapSession &s, const std::string &name, std::optional<SectionData> data, const FetchAtt *att);
+	// BINARY[part]: a literal of the decoded bytes, a literal8 (RFC 3516 4.2) when they hold a
+	// NUL. Their size and NUL are found by a decoding pass that keeps nothing; the bytes are
+	// decoded again, a chunk at a time, as the queue has room.
+	void binary_literal(const std::string &name, const std::optional<BinarySection> &data, const FetchAtt &att);
 };
 
 } // namespace maild

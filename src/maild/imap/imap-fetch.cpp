@@ -1,9 +1,10 @@
 // FETCH: the reply is built one attribute at a time and queued only while the connection's
 // output is under its bound; an attribute's text (an ENVELOPE of a huge header) goes out in
 // chunks, and literals are streamed from the file's bytes (message-bytes.hpp) as the socket
-// drains. So a FETCH holds at most one attribute's text besides the bounded queue, whatever the
-// number of messages or attributes, and one produce() call works for at most slice_time (plus
-// the building of one attribute).
+// drains; a BINARY literal is decoded (mail/transfer-encoding.hpp) in those same pieces, after
+// a first decoding pass that only counts its size. So a FETCH holds at most one attribute's text
+// besides the bounded queue, whatever the number of messages or attributes, and one produce()
+// call works for at most slice_time (plus the building of one attribute).
 #include "base/log.hpp"
 #include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
@@ -59,6 +60,9 @@ bool needs_parse(const FetchAtt &a)
 		return true;
 	case K::body_section:
 		return !a.part.empty() || a.text != SectionText::none;
+	case K::binary:
+	case K::binary_size:
+		return !a.part.empty();
 	default:
 		return false;
 	}
@@ -73,7 +77,12 @@ bool needs_file(const FetchAtt &a)
 bool sets_seen(const FetchAtt &a)
 {
 	using K = FetchAtt::Kind;
-	return a.kind == K::rfc822 || a.kind == K::rfc822_text || (a.kind == K::body_section && !a.peek);
+	return a.kind == K::rfc822 || a.kind == K::rfc822_text || ((a.kind == K::body_section || a.kind == K::binary) && !a.peek);
+}
+
+bool is_binary(const FetchAtt &a)
+{
+	return a.kind == FetchAtt::Kind::binary || a.kind == FetchAtt::Kind::binary_size;
 }
 
 } // namespace
@@ -145,6 +154,22 @@ bool ImapSession::fetch_next_message()
 			}
 		}
 		const MessageFile &m = mailbox_.messages()[*at];
+		if (std::any_of(atts.begin(), atts.end(), needs_parse))
+			job.parsed.emplace(job.file.data());
+		// RFC 3516 4.2: a part the server cannot decode fails the whole FETCH, checked before
+		// this message's reply starts or its \Seen is set.
+		for (const FetchAtt &a : atts) {
+			if (!is_binary(a) || a.part.empty())
+				continue;
+			auto b = job.parsed->binary_section(a.part);
+			if (b && b->encoding == TransferEncoding::unknown) {
+				job.unknown_cte = true;
+				job.next = job.indexes.size();
+				job.parsed.reset();
+				job.file.release();
+				return false;
+			}
+		}
 		job.add_flags = false;
 		if (!read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
 		    m.flags.find('S') == std::string::npos) {
@@ -159,8 +184,6 @@ bool ImapSession::fetch_next_message()
 		job.index = index;
 		job.vsize = m.vsize;
 		job.letters = m.flags;
-		if (std::any_of(atts.begin(), atts.end(), needs_parse))
-			job.parsed.emplace(job.file.data());
 		job.in_message = true;
 		job.att = 0;
 		job.first = true;
@@ -204,6 +227,7 @@ void ImapSession::FetchJob::literal(ImapSession &s, const std::string &name, std
 	if (size == 0)
 		return;
 	if (data->is_range) {
+		decoder.reset();
 		in_range = true;
 		range = data->range;
 		skip = from;
@@ -214,6 +238,30 @@ void ImapSession::FetchJob::literal(ImapSession &s, const std::string &name, std
 	} else {
 		text.append(data->text, static_cast<std::size_t>(from), static_cast<std::size_t>(size));
 	}
+}
+
+void ImapSession::FetchJob::binary_literal(const std::string &name, const std::optional<BinarySection> &data,
+					   const FetchAtt &att)
+{
+	DecodedShape shape;
+	if (data)
+		shape = measure_decoded(data->encoding, data->range);
+	std::uint64_t from = 0, size = shape.size;
+	if (att.partial) {
+		from = std::min(att.origin, shape.size);
+		size = std::min(att.count, shape.size - from);
+	}
+	item(name + (shape.has_nul ? " ~{" : " {") + std::to_string(size) + "}\r\n");
+	if (size == 0)
+		return;
+	decoder.emplace(data->encoding);
+	in_range = true;
+	range = data->range;
+	skip = from;
+	limit = size;
+	range_pos = 0;
+	last_cr = false;
+	converted = 0;
 }
 
 void ImapSession::fetch_next_item()
@@ -273,6 +321,19 @@ void ImapSession::fetch_next_item()
 		literal(a.response_name(),
 			job.parsed ? job.parsed->section(a.part, section_part(a.text), a.fields) : whole(), &a);
 		break;
+	case K::binary:
+	case K::binary_size: {
+		std::optional<BinarySection> b;
+		if (job.parsed)
+			b = job.parsed->binary_section(a.part);
+		else
+			b = BinarySection{job.file.data(), TransferEncoding::identity};
+		if (a.kind == K::binary)
+			job.binary_literal(a.response_name(), b, a);
+		else
+			item(a.response_name() + " " + std::to_string(b ? measure_decoded(b->encoding, b->range).size : 0));
+		break;
+	}
 	}
 }
 
@@ -284,9 +345,18 @@ void ImapSession::fetch_send_range()
 	std::string_view raw = job.range.substr(job.range_pos, raw_chunk);
 	std::uint64_t from = job.converted, to = job.converted;
 	if (!raw.empty()) {
-		char *out = conn_.send_reserve(2 * raw.size());
-		auto produced = static_cast<std::size_t>(copy_crlf(raw, out, job.last_cr) - out);
+		char *out, *end;
 		job.range_pos += raw.size();
+		if (job.decoder) {
+			out = conn_.send_reserve(TransferDecoder::max_output(raw.size()));
+			end = job.decoder->decode(raw, out);
+			if (job.range_pos >= job.range.size())
+				end = job.decoder->finish(end);
+		} else {
+			out = conn_.send_reserve(2 * raw.size());
+			end = copy_crlf(raw, out, job.last_cr);
+		}
+		auto produced = static_cast<std::size_t>(end - out);
 		to = from + produced;
 		job.converted = to;
 		std::uint64_t lo = std::max(from, job.skip), hi = std::min(to, job.skip + job.limit);
@@ -307,6 +377,7 @@ void ImapSession::fetch_send_range()
 		}
 		job.in_range = false;
 		job.range = {};
+		job.decoder.reset();
 	}
 }
 
@@ -351,6 +422,11 @@ void ImapSession::produce_fetch(std::chrono::steady_clock::time_point until)
 void ImapSession::fetch_finish()
 {
 	auto job = std::move(fetch_);
+	if (job->unknown_cte) {
+		sync(expunge_allowed(job->cmd));
+		tagged(job->cmd.tag, "NO", "[UNKNOWN-CTE] Cannot decode the content transfer encoding of a part");
+		return;
+	}
 	if (job->missing) {
 		sync(expunge_allowed(job->cmd));
 		tagged(job->cmd.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");

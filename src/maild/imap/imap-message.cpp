@@ -129,6 +129,21 @@ std::optional<SectionData> ImapMessage::section(const std::vector<std::uint32_t>
 	return d;
 }
 
+std::optional<BinarySection> ImapMessage::binary_section(const std::vector<std::uint32_t> &part) const
+{
+	BinarySection b;
+	if (part.empty()) {
+		b.range = raw_;
+		return b;
+	}
+	const MimePart *p = find_part(*root_, part);
+	if (p == nullptr)
+		return std::nullopt;
+	b.range = p->body;
+	b.encoding = transfer_encoding(p->encoding);
+	return b;
+}
+
 std::optional<std::string> ImapMessage::header_value(std::string_view name) const
 {
 	auto value = find_field(root_->header, name);

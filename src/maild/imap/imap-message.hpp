@@ -15,6 +15,7 @@
 #include "mail/crlf.hpp"
 #include "mail/date.hpp" // MessageDate, parse_message_date: part of this API
 #include "mail/mime.hpp"
+#include "mail/transfer-encoding.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -34,6 +35,12 @@ struct SectionData {
 	bool is_range = true;
 	std::string_view range; // a sub-view of raw
 	std::string text;       // when !is_range
+};
+
+// What BINARY[section] (RFC 3516) decodes: a range of the raw message and its encoding.
+struct BinarySection {
+	std::string_view range;
+	TransferEncoding encoding = TransferEncoding::identity;
 };
 
 class ImapMessage {
@@ -72,6 +79,12 @@ public:
 	// a message/rfc822 part: the whole inner message).
 	std::optional<SectionData> section(const std::vector<std::uint32_t> &part, SectionPart what,
 					   const std::vector<std::string> &fields) const;
+	// BINARY[part]: the part's body (as section(part, whole) gives it) with the part's own
+	// Content-Transfer-Encoding. {} is the whole message as stored: a message as a whole has no
+	// transfer encoding, only its body has. A multipart or message/rfc822 part may only be
+	// 7bit, 8bit or binary (RFC 2045 6.4, RFC 2046 5.2.1), so it comes out as it is stored;
+	// one labelled otherwise is decoded like any leaf. Nothing when the part does not exist.
+	std::optional<BinarySection> binary_section(const std::vector<std::uint32_t> &part) const;
 	// The first top-level header field named `name` (case-insensitive), unfolded, without the name,
 	// the colon and the white space after it; nothing if absent.
 	std::optional<std::string> header_value(std::string_view name) const;

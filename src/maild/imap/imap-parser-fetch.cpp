@@ -66,6 +66,43 @@ bool section(Cursor &c, FetchAtt &att)
 	return c.expect(']', "invalid section");
 }
 
+// An optional "<" number "." nz-number ">".
+bool partial(Cursor &c, FetchAtt &att)
+{
+	if (!c.accept('<'))
+		return true;
+	att.partial = true;
+	return c.number(att.origin, max_number, false) && c.expect('.', "invalid partial range") &&
+	       c.number(att.count, max_number, true) && c.expect('>', "invalid partial range");
+}
+
+// RFC 3516: "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE" section-binary, where
+// section-binary = "[" [section-part] "]": part numbers only, no HEADER, TEXT or MIME, since
+// only a part's body has a transfer encoding to undo.
+bool binary_att(Cursor &c, std::vector<FetchAtt> &out, std::string_view name)
+{
+	FetchAtt att;
+	bool size = equal_nocase(name, "BINARY.SIZE");
+	att.kind = size ? FetchAtt::Kind::binary_size : FetchAtt::Kind::binary;
+	att.peek = equal_nocase(name, "BINARY.PEEK");
+	if (!c.expect('[', "BINARY needs a section"))
+		return false;
+	if (!c.accept(']')) {
+		do {
+			std::uint64_t n = 0;
+			if (!c.number(n, max_number, true))
+				return false;
+			att.part.push_back(static_cast<std::uint32_t>(n));
+		} while (c.accept('.'));
+		if (!c.expect(']', "invalid binary section"))
+			return false;
+	}
+	if (!size && !partial(c, att))
+		return false;
+	out.push_back(std::move(att));
+	return true;
+}
+
 struct NamedAtt {
 	const char *name;
 	FetchAtt::Kind kind;
@@ -118,10 +155,12 @@ bool fetch_att(Cursor &c, std::vector<FetchAtt> &out, bool in_list)
 		}
 	}
 
+	FetchAtt att;
+	if (equal_nocase(name, "BINARY") || equal_nocase(name, "BINARY.PEEK") || equal_nocase(name, "BINARY.SIZE"))
+		return binary_att(c, out, name);
 	bool peek = equal_nocase(name, "BODY.PEEK");
 	if (!peek && !equal_nocase(name, "BODY"))
 		return c.fail("invalid fetch item");
-	FetchAtt att;
 	if (!c.accept('[')) {
 		if (peek)
 			return c.fail("BODY.PEEK needs a section");
@@ -133,13 +172,8 @@ bool fetch_att(Cursor &c, std::vector<FetchAtt> &out, bool in_list)
 	att.peek = peek;
 	if (!section(c, att))
 		return false;
-	if (c.accept('<')) {
-		// "<" number "." nz-number ">"
-		att.partial = true;
-		if (!c.number(att.origin, max_number, false) || !c.expect('.', "invalid partial range") ||
-		    !c.number(att.count, max_number, true) || !c.expect('>', "invalid partial range"))
-			return false;
-	}
+	if (!partial(c, att))
+		return false;
 	out.push_back(std::move(att));
 	return true;
 }
@@ -182,9 +216,11 @@ std::string FetchAtt::response_name() const
 	case Kind::envelope: return "ENVELOPE";
 	case Kind::body: return "BODY";
 	case Kind::bodystructure: return "BODYSTRUCTURE";
-	case Kind::body_section: break;
+	case Kind::body_section:
+	case Kind::binary:
+	case Kind::binary_size: break;
 	}
-	std::string out = "BODY[";
+	std::string out = kind == Kind::body_section ? "BODY[" : kind == Kind::binary ? "BINARY[" : "BINARY.SIZE[";
 	for (std::size_t i = 0; i < part.size(); i++) {
 		if (i > 0)
 			out += '.';

@@ -41,7 +41,8 @@ bool store_command(Cursor &c, ImapCommand &cmd)
 	return true;
 }
 
-// "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal, the literal's bytes not included.
+// "APPEND" SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8), the literal's bytes
+// not included. A literal8 (RFC 3516 4.3) may hold NUL: the message is stored as sent.
 bool append_command(Cursor &c, ImapCommand &cmd)
 {
 	cmd.args.emplace_back();
@@ -61,6 +62,7 @@ bool append_command(Cursor &c, ImapCommand &cmd)
 		if (!c.sp())
 			return false;
 	}
+	cmd.literal_binary = c.accept('~');
 	return c.literal_spec(cmd.literal_size);
 }
 
@@ -448,6 +450,7 @@ std::optional<LiteralSpec> literal_at_end(std::string_view line)
 		return std::nullopt;
 	std::string_view inner = line.substr(open + 1, line.size() - open - 2);
 	LiteralSpec spec;
+	spec.binary = open > 0 && line[open - 1] == '~';
 	if (!inner.empty() && inner.back() == '+') {
 		spec.non_sync = true;
 		inner.remove_suffix(1);

@@ -41,10 +41,11 @@ enum class SectionText { none, header, header_fields, header_fields_not, text, m
 struct FetchAtt {
 	enum class Kind {
 		uid, flags, internaldate, rfc822_size, rfc822, rfc822_header, rfc822_text, envelope,
-		body /* plain BODY, non-extensible structure */, bodystructure, body_section
+		body /* plain BODY, non-extensible structure */, bodystructure, body_section,
+		binary /* BINARY[part], RFC 3516 */, binary_size /* BINARY.SIZE[part] */
 	};
 	Kind kind = Kind::uid;
-	bool peek = false;               // BODY.PEEK[...]
+	bool peek = false;               // BODY.PEEK[...], BINARY.PEEK[...]
 	std::vector<std::uint32_t> part; // "1.2" -> {1,2}; empty for the top level
 	SectionText text = SectionText::none;
 	std::vector<std::string> fields; // HEADER.FIELDS (A B): upper-cased
@@ -52,7 +53,7 @@ struct FetchAtt {
 	std::uint64_t origin = 0, count = 0;
 	// The name a FETCH response uses: "BODY[HEADER.FIELDS (MESSAGE-ID)]", "BODY[1.2.MIME]",
 	// "BODY[]<100>" (partial: origin only), "RFC822.SIZE", "UID"... Always upper-case (mbsync
-	// matches case-sensitively). BODY.PEEK answers as BODY.
+	// matches case-sensitively). BODY.PEEK answers as BODY, BINARY.PEEK as BINARY.
 	std::string response_name() const;
 };
 
@@ -122,6 +123,7 @@ struct ImapCommand {
 	std::vector<std::string> flags;             // store / append flags, as written ("\Seen", "$Junk")
 	std::optional<std::int64_t> internal_date; // append date-time, as Unix time (zone applied)
 	std::uint64_t literal_size = 0;             // append: the message literal's size
+	bool literal_binary = false;                // append: the message came as a literal8 ~{n}
 	const char *error = nullptr; // set when the command is malformed: a short reply text for
 	                             // "tag BAD <error>"; never holds client bytes
 };
@@ -139,15 +141,18 @@ struct ImapCommand {
 ImapCommand parse_imap_command(std::string_view text);
 
 // If `line` (one line, no CRLF) ends in a literal spec "{n}" or "{n+}", its size and whether it is
-// non-synchronizing (LITERAL+). Sizes that overflow uint64 -> nothing (the session treats as a bad command).
+// non-synchronizing (LITERAL+), and whether it is a literal8 "~{n}" (RFC 3516: only APPEND's
+// message may be one). Sizes that overflow uint64 -> nothing (the session treats as a bad command).
 struct LiteralSpec {
 	std::uint64_t size = 0;
 	bool non_sync = false;
+	bool binary = false;
 };
 std::optional<LiteralSpec> literal_at_end(std::string_view line);
 
 // True when `text` (the command so far, literals inline, ending in a literal spec) is an APPEND
-// whose literal that ends it is the message: tag SP APPEND SP mailbox [SP flag-list] [SP date-time] SP {n}.
+// whose literal that ends it is the message: tag SP APPEND SP mailbox [SP flag-list] [SP date-time] SP {n}
+// (or ~{n}).
 // (A literal used for the mailbox name itself is not the message.) Exactly when
 // parse_imap_command(text) would accept it as an APPEND: a malformed APPEND gives false.
 bool is_append_message_literal(std::string_view text);

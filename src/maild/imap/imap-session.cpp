@@ -19,7 +19,8 @@ ImapSession::~ImapSession()
 
 std::string ImapSession::capabilities(const ImapLimits &limits)
 {
-	return "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE APPENDLIMIT=" +
+	return "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE BINARY ESEARCH "
+	       "SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE APPENDLIMIT=" +
 	       std::to_string(limits.append_limit) + " AUTH=PLAIN";
 }
 
@@ -190,6 +191,10 @@ void ImapSession::literal_start(const LiteralSpec &lit)
 {
 	if (state_ != State::not_authenticated && state_ != State::logout && is_append_message_literal(cmd_)) {
 		append_literal_begin(lit);
+		return;
+	}
+	if (lit.binary) {
+		reject_literal(lit, current_tag() + " BAD A literal8 is only allowed for an APPEND message\r\n");
 		return;
 	}
 	// cmd_ is within max_command here; the size is compared against what is left, so a size

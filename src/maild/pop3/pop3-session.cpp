@@ -15,6 +15,9 @@ namespace maild {
 
 namespace {
 constexpr std::size_t stream_chunk = 32 * 1024;
+// How long a login waits for a user's lock, and how often it looks.
+constexpr std::chrono::milliseconds lock_wait{500};
+constexpr std::chrono::milliseconds lock_retry{10};
 } // namespace
 
 Pop3Session::Pop3Session(Connection &conn, SessionHost &host) : conn_(conn), host_(host) {}
@@ -206,10 +209,38 @@ void Pop3Session::login(const std::string &user, std::string_view password)
 		return;
 	}
 	if (!host_.lock_user(user)) {
-		log_line(LogLevel::info, conn_.peer(), "login refused, mailbox in use: user=" + user);
-		err("[IN-USE] mailbox is locked by another session");
+		wait_for_lock(user, std::chrono::steady_clock::now() + lock_wait);
 		return;
 	}
+	open_mailbox(user);
+}
+
+// The lock may belong to a connection that has just closed in another worker, whose loop has not
+// read the EOF yet: the login waits a little for it, reading nothing meanwhile, before [IN-USE].
+void Pop3Session::wait_for_lock(const std::string &user, std::chrono::steady_clock::time_point until)
+{
+	delaying_ = true;
+	delay_ = conn_.loop().add_oneshot(lock_retry, [this, user, until] {
+		std::string name = user; // the captures go with the timer
+		auto deadline = until;
+		delay_.remove();
+		if (host_.lock_user(name)) {
+			delaying_ = false;
+			open_mailbox(name);
+		} else if (std::chrono::steady_clock::now() < deadline) {
+			wait_for_lock(name, deadline);
+			return;
+		} else {
+			delaying_ = false;
+			log_line(LogLevel::info, conn_.peer(), "login refused, mailbox in use: user=" + name);
+			err("[IN-USE] mailbox is locked by another session");
+		}
+		conn_.pump();
+	});
+}
+
+void Pop3Session::open_mailbox(const std::string &user)
+{
 	locked_user_ = user;
 	auto dir = mailbox_directory(host_.mail_root() + "/" + user, "INBOX");
 	std::string error;

@@ -10,6 +10,7 @@
 #include "pop3/pop3-parser.hpp"
 #include "storage/maildir.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,8 @@ private:
 	void sasl_response(std::string_view line);
 	void login(const std::string &user, std::string_view password);
 	void fail_login(std::string_view why);
+	void wait_for_lock(const std::string &user, std::chrono::steady_clock::time_point until);
+	void open_mailbox(const std::string &user);
 	void quit();
 	void capa();
 	// The index of message number `arg` (1-based, not deleted), or nothing after an -ERR reply.
