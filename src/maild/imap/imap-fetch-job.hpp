@@ -59,6 +59,9 @@ struct ImapSession::FetchJob {
 
 	// Queues one attribute of the response.
 	void item(std::string_view s);
+	// Sends `size` bytes of the range from `from` on (converted, or decoded when decoder is set)
+	// after the text queued so far.
+	void start_range(std::string_view bytes, std::uint64_t from, std::uint64_t size);
 	// Queues a literal attribute: its size now, its bytes after it (straight from the file for
 	// a range), `att`'s partial range applied.
 	void literal(ImapSession &s, const std::string &name, std::optional<SectionData> data, const FetchAtt *att);

@@ -228,13 +228,7 @@ void ImapSession::FetchJob::literal(ImapSession &s, const std::string &name, std
 		return;
 	if (data->is_range) {
 		decoder.reset();
-		in_range = true;
-		range = data->range;
-		skip = from;
-		limit = size;
-		range_pos = 0;
-		last_cr = false;
-		converted = 0;
+		start_range(data->range, from, size);
 	} else {
 		text.append(data->text, static_cast<std::size_t>(from), static_cast<std::size_t>(size));
 	}
@@ -255,8 +249,13 @@ void ImapSession::FetchJob::binary_literal(const std::string &name, const std::o
 	if (size == 0)
 		return;
 	decoder.emplace(data->encoding);
+	start_range(data->range, from, size);
+}
+
+void ImapSession::FetchJob::start_range(std::string_view bytes, std::uint64_t from, std::uint64_t size)
+{
 	in_range = true;
-	range = data->range;
+	range = bytes;
 	skip = from;
 	limit = size;
 	range_pos = 0;
