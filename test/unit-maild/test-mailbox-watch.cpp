@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <unistd.h> // mkdtemp (macOS declares it here)
 #include <vector>
 
 using namespace maild;
