@@ -96,12 +96,11 @@ void sweep_leftovers(const std::string &dir)
 	DIR *d = opendir(tmp.c_str());
 	if (d == nullptr)
 		return;
-	pid_t self = getpid();
 	while (dirent *e = readdir(d)) {
 		auto pid = held_pid(e->d_name);
 		if (!pid)
 			continue;
-		if (*pid != self) {
+		if (*pid != getpid()) {
 			if (kill(*pid, 0) < 0 && errno == ESRCH)
 				unlinkat(dirfd(d), e->d_name, 0);
 			continue;
