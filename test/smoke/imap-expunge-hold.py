@@ -211,12 +211,15 @@ def server_fd_of(pid, client_sock, server_port):
     """maild's descriptor for the connection of `client_sock`, found by its socket inode."""
     port = client_sock.getsockname()[1]
     inode = None
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            fields = line.split()
-            local, remote = fields[1], fields[2]
-            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == port:
-                inode = fields[9]
+    try:
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                local, remote = fields[1], fields[2]
+                if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == port:
+                    inode = fields[9]
+    except OSError:
+        return None
     if inode is None:
         return None
     for fd in os.listdir("/proc/%d/fd" % pid):
@@ -229,6 +232,8 @@ def server_fd_of(pid, client_sock, server_port):
 
 
 def epoll_of(pid, fd):
+    if not os.path.isdir("/proc/%d/fd" % pid):
+        return None
     for e in os.listdir("/proc/%d/fd" % pid):
         try:
             if os.readlink("/proc/%d/fd/%s" % (pid, e)) != "anon_inode:[eventpoll]":
