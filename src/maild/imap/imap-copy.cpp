@@ -110,7 +110,7 @@ public:
 		// RFC 6851 3.3: COPYUID before the EXPUNGEs, which the reply's sync sends.
 		s_.untagged("OK " + copyuid + " Moved");
 		std::sort(from_.begin(), from_.end());
-		if (s_.mailbox_.expunge(from_, error) > 0 || !error.empty()) {
+		if (s_.mailbox_.expunge(from_, error, &s_.viewer_) > 0 || !error.empty()) {
 			log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": MOVE: " + error);
 			s_.sync(true);
 			s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Copied, but some messages could not be removed here");
@@ -126,28 +126,36 @@ private:
 	// tried in the next slice.
 	bool prepare(std::size_t i, bool &again, bool &expunged, std::string &error)
 	{
-		std::uint32_t uid = s_.view_[i].uid;
-		if (s_.view_[i].expunged) {
-			expunged = true;
-			return false;
-		}
+		const ViewMessage &v = s_.view_[i];
+		std::uint32_t uid = v.uid;
 		// The selected mailbox is not read again up front (for a large one that alone would
 		// hold the loop for a while): a file that is not where the snapshot says was renamed
 		// (flags) or expunged by another session, and a refresh tells which. At most one
 		// refresh per slice.
 		for (int attempt = 0;; attempt++) {
-			auto at = s_.mailbox_.find(uid);
-			if (!at) {
+			std::optional<std::size_t> at;
+			if (!v.expunged)
+				at = s_.mailbox_.find(uid);
+			// Expunged by another session while this client still names it: copied as it was,
+			// with the flags last told, while it is held for this session (RFC 2180 4.4.1).
+			std::optional<HeldMessage> kept;
+			if (!at && !(kept = s_.held(v))) {
 				expunged = true;
 				return false;
 			}
-			const MessageFile &m = s_.mailbox_.messages()[*at];
-			std::string src = s_.mailbox_.path_of(m);
-			std::string tmp = batch_.dir() + "/tmp/" + batch_.next_base(m.vsize);
+			const MessageFile *m = kept ? nullptr : &s_.mailbox_.messages()[*at];
+			const std::string &flags = m != nullptr ? m->flags : v.letters;
+			std::uint64_t vsize = m != nullptr ? m->vsize : kept->vsize;
+			std::string src = m != nullptr ? s_.mailbox_.path_of(*m) : kept->path;
+			std::string tmp = batch_.dir() + "/tmp/" + batch_.next_base(vsize);
 			struct stat st {};
 			bool ok = link(src.c_str(), tmp.c_str()) == 0;
 			if (!ok && errno != ENOENT)
 				ok = stat(src.c_str(), &st) == 0 && copy_file(src, tmp, stat_mtime(st));
+			if (!ok && errno == ENOENT && kept) {
+				expunged = true;
+				return false;
+			}
 			if (!ok && errno == ENOENT && attempt == 0) {
 				if (refreshed_) {
 					again = true;
@@ -165,7 +173,7 @@ private:
 			// Keywords travel by name: the target mailbox may use other letters for them. One
 			// the target has no room for, or cannot save, fails the copy: none is dropped.
 			std::string letters;
-			for (char c : m.flags) {
+			for (char c : flags) {
 				if (c < 'a' || c > 'z') {
 					letters += c;
 					continue;
@@ -189,7 +197,7 @@ private:
 				}
 				letters += *t;
 			}
-			batch_.add(m.vsize, letters);
+			batch_.add(vsize, letters);
 			from_.push_back(uid);
 			return true;
 		}

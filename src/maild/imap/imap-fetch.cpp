@@ -139,21 +139,27 @@ bool ImapSession::fetch_next_message()
 		auto at = mailbox_.find(v.uid);
 		if (!at && mailbox_.refresh(error))
 			at = mailbox_.find(v.uid);
-		if (v.expunged || !at) {
-			job.missing = true;
-			continue;
-		}
 		const auto &atts = job.cmd.fetch;
 		bool file_needed = std::any_of(atts.begin(), atts.end(), needs_file);
-		if (file_needed && !fetch_open(mailbox_.messages()[*at])) {
+		if (!v.expunged && at && file_needed && !fetch_open(mailbox_.messages()[*at])) {
 			// Renamed by a flag change elsewhere, or expunged: look once more.
-			if (errno != ENOENT || !mailbox_.refresh(error) || !(at = mailbox_.find(v.uid)) ||
-			    !fetch_open(mailbox_.messages()[*at])) {
+			if (errno != ENOENT || !mailbox_.refresh(error) ||
+			    ((at = mailbox_.find(v.uid)) && !fetch_open(mailbox_.messages()[*at]))) {
 				job.missing = true;
 				continue;
 			}
 		}
-		const MessageFile &m = mailbox_.messages()[*at];
+		// Expunged by another session while this client still names it: answered as it was,
+		// flags as last told, while it is held for this session (RFC 2180 4.1.1).
+		std::optional<HeldMessage> kept;
+		if (v.expunged || !at) {
+			kept = held(v);
+			if (!kept || (file_needed && !job.file.open(AT_FDCWD, kept->path))) {
+				job.missing = true;
+				continue;
+			}
+		}
+		const MessageFile *m = kept ? nullptr : &mailbox_.messages()[*at];
 		if (std::any_of(atts.begin(), atts.end(), needs_parse))
 			job.parsed.emplace(job.file.data());
 		// RFC 3516 4.2: a part the server cannot decode fails the whole FETCH, checked before
@@ -171,10 +177,10 @@ bool ImapSession::fetch_next_message()
 			}
 		}
 		job.add_flags = false;
-		if (!read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
-		    m.flags.find('S') == std::string::npos) {
-			if (mailbox_.set_flags(*at, m.flags + "S", error)) {
-				v.letters = m.flags;
+		if (m != nullptr && !read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
+		    m->flags.find('S') == std::string::npos) {
+			if (mailbox_.set_flags(*at, m->flags + "S", error)) {
+				v.letters = m->flags;
 				job.add_flags = std::none_of(atts.begin(), atts.end(),
 							     [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::flags; });
 			} else {
@@ -182,8 +188,8 @@ bool ImapSession::fetch_next_message()
 			}
 		}
 		job.index = index;
-		job.vsize = m.vsize;
-		job.letters = m.flags;
+		job.vsize = m != nullptr ? m->vsize : kept->vsize;
+		job.letters = m != nullptr ? m->flags : v.letters;
 		job.in_message = true;
 		job.att = 0;
 		job.first = true;

@@ -44,10 +44,16 @@ void ImapSession::select(const ImapCommand &cmd)
 	if (state_ == State::selected)
 		close_mailbox();
 	std::string name = cmd.args[0];
+	// A viewer before the mailbox is read: an expunge from then on is held for what this
+	// session is about to show.
+	MailboxViewer viewer;
+	if (auto d = valid_mailbox_name(name) ? mailbox_directory(user_root_, name) : std::nullopt)
+		viewer = MailboxViewer(*d);
 	Mailbox mb;
 	auto dir = open_mailbox(cmd, mb);
 	if (!dir)
 		return;
+	viewer_ = std::move(viewer);
 	std::string error;
 	std::uint32_t first_recent = mb.first_recent_uid();
 	if (!read_only && !mb.claim_recent(error))
@@ -87,6 +93,7 @@ void ImapSession::close_mailbox()
 {
 	state_ = State::authenticated;
 	view_.clear();
+	viewer_.reset();
 	mailbox_ = Mailbox();
 	mailbox_name_.clear();
 	view_max_uid_ = 0;

@@ -25,6 +25,11 @@ std::string ImapSession::flags_of(const ViewMessage &v) const
 	return imap_flag_list(v.letters, keywords_, v.recent);
 }
 
+std::optional<HeldMessage> ImapSession::held(const ViewMessage &v) const
+{
+	return viewer_.held(mailbox_.uidvalidity(), v.uid);
+}
+
 // Only while the output is under its bound: a session that never reads (IDLE on a mailbox where
 // another session flips flags on thousands of messages) then holds no more than the bound and
 // one line. What is not reported stays pending without being lost, because the next call
@@ -79,6 +84,14 @@ bool ImapSession::sync(bool allow_expunge, bool reload)
 		}
 		i++;
 	}
+	// Whatever another session expunged and this client has now been told of (or never saw) is
+	// no longer kept for it.
+	if (allow_expunge)
+		viewer_.release_unless([this](std::uint32_t uid) {
+			auto it = std::lower_bound(view_.begin(), view_.end(), uid,
+						   [](const ViewMessage &v, std::uint32_t u) { return v.uid < u; });
+			return it != view_.end() && it->uid == uid;
+		});
 	auto fresh = std::upper_bound(messages.begin(), messages.end(), view_max_uid_,
 				      [](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
 	if (fresh != messages.end() && !full())
@@ -236,8 +249,10 @@ bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 		std::size_t i = indexes_[next_++];
 		ViewMessage &v = s_.view_[i];
 		auto at = mailbox.find(v.uid);
+		// One expunged by another session that this client has not been told of: the STORE
+		// succeeds and changes nothing, without a FETCH reply (RFC 2180 4.2).
 		if (v.expunged || !at) {
-			expunged_ = true;
+			expunged_ = expunged_ || !s_.held(v);
 			continue;
 		}
 		// A rename that fails with ENOENT means someone else renamed (a flag change) or
@@ -263,7 +278,7 @@ bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 				break;
 			}
 			if (!(at = mailbox.find(v.uid))) {
-				expunged_ = true;
+				expunged_ = expunged_ || !s_.held(v);
 				break;
 			}
 		}
@@ -343,7 +358,7 @@ void ImapSession::expunge_deleted(const std::vector<std::uint32_t> *only)
 	}
 	if (doomed.empty())
 		return;
-	if (mailbox_.expunge(doomed, error) > 0 || !error.empty())
+	if (mailbox_.expunge(doomed, error, &viewer_) > 0 || !error.empty())
 		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
 }
 

@@ -195,6 +195,9 @@ private:
 	// View indexes the set names; UIDs beyond the view are skipped, as RFC 3501 asks.
 	bool resolve(const ImapCommand &cmd, std::vector<std::size_t> &out);
 	std::string flags_of(const ViewMessage &v) const;
+	// Message v as it was, when another session expunged it while this client may still name
+	// it (RFC 2180 4.1): nothing when it was not held for this session.
+	std::optional<HeldMessage> held(const ViewMessage &v) const;
 	void store(const ImapCommand &cmd);
 	void expunge(const ImapCommand &cmd);
 	void expunge_deleted(const std::vector<std::uint32_t> *only);
@@ -241,6 +244,9 @@ private:
 	// "$" (RFC 5182): the UIDs the last SEARCH ... RETURN (SAVE) found, ascending; emptied when
 	// a mailbox is selected or closed. At most one per message in view.
 	std::vector<std::uint32_t> saved_uids_;
+	// This session as a viewer of the selected mailbox: what others expunge stays readable here
+	// until EXPUNGE has been sent for it.
+	MailboxViewer viewer_;
 
 	bool sync_pending_ = false;
 	bool reload_pending_ = false; // sync_pending_, and the mailbox changed since it was read

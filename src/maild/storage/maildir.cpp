@@ -670,28 +670,59 @@ bool Mailbox::set_flags(std::size_t index, std::string_view flags, std::string &
 	return true;
 }
 
-std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string &error)
+std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string &error, const MailboxViewer *by)
 {
 	MailboxLock lock(dir_);
 	if (!refresh_locked(error))
 		return uids.size();
-	std::vector<bool> gone(messages_.size(), false);
+	std::unordered_set<std::uint32_t> gone;
 	std::size_t failed = 0;
 	for (std::uint32_t uid : uids) {
-		auto i = find(uid);
-		if (!i || gone[*i])
-			continue;
-		if (unlink(path_of(messages_[*i]).c_str()) == 0 || errno == ENOENT) {
-			gone[*i] = true;
-		} else {
-			error = errno_text(path_of(messages_[*i]));
+		// A flag change elsewhere renames the file without the lock: a file missing under the
+		// name read is looked for again (twice at most) before it counts as removed already.
+		for (int attempt = 0;; attempt++) {
+			auto i = find(uid);
+			if (!i || gone.count(uid) != 0)
+				break;
+			std::string path = path_of(messages_[*i]);
+			// Registered before the rename: a reader who finds the file gone finds the hold.
+			auto held = expunge_hold::begin(dir_, list_.uidvalidity, uid, messages_[*i].vsize, by);
+			int rc = -1;
+			if (held) {
+				rc = rename(path.c_str(), held->c_str());
+				if (rc == 0) {
+					expunge_hold::placed(dir_, list_.uidvalidity, uid);
+				} else {
+					int e = errno;
+					expunge_hold::cancel(dir_, list_.uidvalidity, uid);
+					errno = e;
+				}
+			}
+			// No other viewer, or the rename failed while the file is still there (tmp/ missing
+			// or on another file system): the message goes as it always did, and a reader still
+			// showing it gets EXPUNGEISSUED.
+			if (rc < 0 && (!held || errno != ENOENT || access(path.c_str(), F_OK) == 0))
+				rc = unlink(path.c_str());
+			if (rc == 0) {
+				gone.insert(uid);
+				break;
+			}
+			if (errno == ENOENT) {
+				std::string ignored;
+				if (attempt < 2 && stale() && refresh_locked(ignored))
+					continue;
+				gone.insert(uid);
+				break;
+			}
+			error = errno_text(path);
 			failed++;
+			break;
 		}
 	}
 	std::vector<MessageFile> rest;
-	for (std::size_t i = 0; i < messages_.size(); i++) {
-		if (!gone[i])
-			rest.push_back(std::move(messages_[i]));
+	for (auto &m : messages_) {
+		if (gone.count(m.uid) == 0)
+			rest.push_back(std::move(m));
 	}
 	messages_ = std::move(rest);
 	std::string save_error;

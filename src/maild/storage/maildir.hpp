@@ -4,6 +4,7 @@
 #pragma once
 
 #include "base/fd.hpp"
+#include "storage/expunge-hold.hpp"
 #include "storage/uidlist.hpp"
 
 #include <chrono>
@@ -89,8 +90,11 @@ public:
 	bool set_flags(std::size_t index, std::string_view flags, std::string &error);
 	// Removes the files of the messages with `uids` (a file already gone counts as removed) and
 	// rewrites the uidlist (after a refresh, so nobody else's new messages are lost from it).
-	// Returns how many could not be removed.
-	std::size_t expunge(const std::vector<std::uint32_t> &uids, std::string &error);
+	// Returns how many could not be removed. A message that viewers other than `by` (the
+	// expunging session's; none for POP3) may still show is moved into tmp/ and held for them
+	// instead (expunge-hold.hpp).
+	std::size_t expunge(const std::vector<std::uint32_t> &uids, std::string &error,
+			    const MailboxViewer *by = nullptr);
 	// Moves `file` (a complete message written elsewhere on this file system, usually tmp/)
 	// into cur/ with `flags` and `mtime` as its internal date, under the next UID. On failure
 	// the file is removed and the mailbox is as it was.
