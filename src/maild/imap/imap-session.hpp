@@ -1,10 +1,10 @@
-// An IMAP4rev1 session (RFC 3501, with LITERAL+, SASL-IR, UIDPLUS, IDLE, NAMESPACE, UNSELECT,
-// CHILDREN, APPENDLIMIT) over one Connection.
+// An IMAP4rev1 session (RFC 3501, with LITERAL+, MULTIAPPEND, SASL-IR, UIDPLUS, IDLE, NAMESPACE,
+// UNSELECT, CHILDREN, APPENDLIMIT) over one Connection.
 //
 // Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
-// the next n bytes part of it (Connection::read_raw). APPEND's message literal never enters
-// memory: it is streamed to a file in the user's tmp/ and becomes a message when the command
-// line ends. Commands run one at a time, in order; FETCH, STORE, SEARCH and LIST queue their
+// the next n bytes part of it (Connection::read_raw). APPEND's message literals never enter
+// memory: each is streamed to a file in the target mailbox's tmp/, and they become messages
+// together when the command line ends. Commands run one at a time, in order; FETCH, STORE, SEARCH and LIST queue their
 // replies only while the connection's output is under its bound and work in slices (busy()
 // meanwhile), so pipelined commands wait in the connection's bounded buffer and no command
 // holds memory or the loop in proportion to the mailbox.
