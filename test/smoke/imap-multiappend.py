@@ -162,6 +162,16 @@ with Root() as root:
         check(resp.startswith(b"y1 NO [TRYCREATE]"), "mailbox deleted meanwhile: %r" % resp)
         check(not os.path.exists(box), "Box is gone, nothing recreated")
         r.ok("NOOP")
+        # ... or after the last message, before the command's final CRLF.
+        r.ok("CREATE Box")
+        r.send(b"y2 APPEND Box {%d+}\r\n%s {%d+}\r\n%s" % (len(msg(4)), msg(4), len(msg(5)), msg(5)))
+        time.sleep(0.3)
+        other.ok("DELETE Box")
+        r.send(b"\r\n")
+        resp = r.response()
+        check(resp.startswith(b"y2 NO [TRYCREATE]"), "mailbox deleted before the final CRLF: %r" % resp)
+        check(not os.path.exists(box), "Box is gone, nothing recreated")
+        r.ok("NOOP")
 
         # Still consistent: a session sees the three appended plus the samples, nothing else.
         r.ok("SELECT INBOX")
