@@ -2,7 +2,8 @@
 three messages in one APPEND (flags, dates, synchronizing and LITERAL+ literals mixed, a literal8
 holding NUL) get consecutive UIDs in one [APPENDUID v a:b], bytes, flags and dates exact. A
 failure in a later message leaves the mailbox exactly as it was (files, uidlist, keywords) and
-tmp/ empty: a message over --append-limit (synchronizing: NO before '+'; LITERAL+: skipped, NO),
+tmp/ empty: a message over --append-limit (synchronizing: NO before '+'; LITERAL+: skipped, NO;
+over twice the limit: NO, BYE, close),
 too many messages or bytes in one command (NO [LIMIT]), a bad flag or date (BAD), the mailbox
 deleted meanwhile (NO [TRYCREATE]), the client disconnecting in the middle of a literal."""
 import os
@@ -107,6 +108,14 @@ with Root() as root:
         check(done.startswith(b"NO [TOOBIG]"), "LITERAL+ second message over the limit: %r" % done)
         r.ok("NOOP")
         unchanged(inbox, before, "over the limit, LITERAL+")
+        # A LITERAL+ second message over twice the limit is not read at all: NO, BYE, close.
+        z = m.iraw("alice")
+        z.send(b"z1 APPEND INBOX {%d+}\r\n%s {%d+}\r\n" % (len(msg(4)), msg(4), 3 * LIMIT))
+        resp = [z.response(), z.response()]
+        check(resp[0].startswith(b"z1 NO [TOOBIG]") and resp[1].startswith(b"* BYE [TOOBIG]") and z.at_eof(),
+              "a second message over twice the limit: NO, BYE and a close: %r" % resp)
+        z.close()
+        unchanged(inbox, before, "closed for a huge second message")
         # Together over four times the limit: NO [LIMIT] at the fifth.
         pieces = ["APPEND INBOX"]
         for i in range(6):
