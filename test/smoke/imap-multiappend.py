@@ -3,9 +3,9 @@ three messages in one APPEND (flags, dates, synchronizing and LITERAL+ literals 
 holding NUL) get consecutive UIDs in one [APPENDUID v a:b], bytes, flags and dates exact. A
 failure in a later message leaves the mailbox exactly as it was (files, uidlist, keywords) and
 tmp/ empty: a message over --append-limit (synchronizing: NO before '+'; LITERAL+: skipped, NO;
-over twice the limit: NO, BYE, close),
-too many messages or bytes in one command (NO [LIMIT]), a bad flag or date (BAD), the mailbox
-deleted meanwhile (NO [TRYCREATE]), the client disconnecting in the middle of a literal."""
+over twice the limit: NO, BYE, close), too many messages or bytes in one command (NO [LIMIT]), a
+bad flag or date (BAD), the mailbox deleted meanwhile or before the final CRLF (NO [TRYCREATE]),
+the client disconnecting in the middle of a literal or between two messages."""
 import os
 import sys
 import time
