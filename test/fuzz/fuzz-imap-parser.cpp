@@ -2,9 +2,10 @@
 // ASTRING-CHARs but '+' and start the line; errors are fixed texts; decoded arguments never hold
 // NUL; sequence sets hold nz-numbers (0 only for '*') and contains() matches a direct reading of
 // the ranges; the result stays within a small multiple of the input; search keys nest at most
-// max_search_depth; is_append_message_literal agrees with the parser; literal_at_end reads the
-// trailing "{n}"/"{n+}" and whether a "~" makes it a literal8; LIST patterns match as a simple
-// model does; date-times and imap_quote round-trip (NUL, which no IMAP string can hold, dropped).
+// max_search_depth; is_append_message_literal agrees with the parser, and the spec that ends an
+// APPEND is its last message's; literal_at_end reads the trailing "{n}"/"{n+}" and whether a "~"
+// makes it a literal8; LIST patterns match as a simple model does; date-times and imap_quote
+// round-trip (NUL, which no IMAP string can hold, dropped).
 #include "fuzz-check.hpp"
 #include "imap/imap-parser.hpp"
 
@@ -103,6 +104,11 @@ void check_command(std::string_view text)
 	}
 	for (const auto &f : cmd.flags)
 		total += f.size();
+	// Each message of an APPEND takes at least its "{n}" in the text.
+	FUZZ_CHECK(cmd.append_messages.size() <= text.size() / 3);
+	for (const auto &m : cmd.append_messages)
+		for (const auto &f : m.flags)
+			total += f.size();
 	for (const auto &s : cmd.status_items)
 		total += s.size();
 	total += cmd.set.ranges.size() * sizeof(SeqRange);
@@ -134,7 +140,11 @@ void check_command(std::string_view text)
 	FUZZ_CHECK(is_append_message_literal(text) == append_ok);
 	if (append_ok) {
 		auto lit = literal_at_end(text);
-		FUZZ_CHECK(lit && lit->size == cmd.literal_size && lit->binary == cmd.literal_binary);
+		// The spec that ends the text is the last message's (MULTIAPPEND: one of several).
+		FUZZ_CHECK(!cmd.append_messages.empty());
+		const auto &last = cmd.append_messages.back();
+		FUZZ_CHECK(lit && lit->size == last.size && lit->binary == last.binary);
+		FUZZ_CHECK(cmd.literal_size == cmd.append_messages.front().size);
 	}
 
 	// Same input, same answer.

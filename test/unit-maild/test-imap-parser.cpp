@@ -538,6 +538,46 @@ TEST_CASE("IMAP APPEND with flags, date and the message literal", "[imap-parser]
 	}
 }
 
+TEST_CASE("IMAP MULTIAPPEND: several messages, each literal's bytes cut out", "[imap-parser]")
+{
+	auto m = ok("a APPEND Box (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {3} (\\Flagged $Work) {4+} ~{5} \" 5-Mar-2024 12:00:00 +0530\" {0}");
+	CHECK(m.verb == ImapVerb::append);
+	CHECK(m.args == Strings{"Box"});
+	REQUIRE(m.append_messages.size() == 4);
+	CHECK(m.append_messages[0].flags == Strings{"\\Seen"});
+	CHECK(m.append_messages[0].internal_date == std::optional<std::int64_t>(837596665));
+	CHECK(m.append_messages[0].size == 3);
+	CHECK(m.append_messages[1].flags == Strings{"\\Flagged", "$Work"});
+	CHECK_FALSE(m.append_messages[1].internal_date);
+	CHECK(m.append_messages[1].size == 4);
+	CHECK(m.append_messages[2].binary);
+	CHECK(m.append_messages[2].flags.empty());
+	CHECK(m.append_messages[2].size == 5);
+	CHECK(m.append_messages[3].internal_date == std::optional<std::int64_t>(1709620200));
+	CHECK(m.append_messages[3].size == 0);
+	// The first message's fields as a single APPEND has them.
+	CHECK(m.flags == Strings{"\\Seen"});
+	CHECK(m.literal_size == 3);
+
+	auto one = ok("a APPEND INBOX {7}");
+	CHECK(one.append_messages.size() == 1);
+
+	// The session checks each text that ends in a spec: a message literal only when the whole
+	// APPEND so far is valid.
+	CHECK(is_append_message_literal("a APPEND INBOX {3} {4}"));
+	CHECK(is_append_message_literal("a APPEND INBOX {3+} (\\Seen) ~{4+}"));
+	CHECK_FALSE(is_append_message_literal("a APPEND INBOX {3} (\\Bogus"));
+	CHECK_FALSE(is_append_message_literal("a APPEND INBOX {3} \"31-Feb-2024 00:00:00 +0000\" {4}"));
+
+	for (const char *b : {"a APPEND INBOX {3} ", "a APPEND INBOX {3}  {4}", "a APPEND INBOX {3}{4}",
+	                      "a APPEND INBOX {3} (\\Seen)", "a APPEND INBOX {3} (\\Seen) ",
+	                      "a APPEND INBOX {3} \"17-Jul-1996 02:44:25 -0700\" (\\Seen) {4}",
+	                      "a APPEND INBOX {3} Box {4}", "a APPEND INBOX {3} {4} x", "a APPEND INBOX {3} {4}\r\nabcd"}) {
+		INFO(b);
+		CHECK(bad(b));
+	}
+}
+
 TEST_CASE("IMAP SEARCH keys", "[imap-parser]")
 {
 	auto f = ok("a SEARCH UNSEEN UNDELETED"); // fetchmail

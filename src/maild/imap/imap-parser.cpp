@@ -41,29 +41,46 @@ bool store_command(Cursor &c, ImapCommand &cmd)
 	return true;
 }
 
-// "APPEND" SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8), the literal's bytes
-// not included. A literal8 (RFC 3516 4.3) may hold NUL: the message is stored as sent.
-bool append_command(Cursor &c, ImapCommand &cmd)
+// One message of an APPEND: [flag-list SP] [date-time SP] (literal / literal8), the literal's
+// bytes not included. A literal8 (RFC 3516 4.3) may hold NUL: the message is stored as sent.
+bool append_message(Cursor &c, ImapCommand &cmd)
 {
-	cmd.args.emplace_back();
-	if (!c.sp() || !c.mailbox(cmd.args.back()) || !c.sp())
-		return false;
+	ImapCommand::AppendMessage &m = cmd.append_messages.emplace_back();
 	if (c.peek() == '(') {
-		if (!c.flag_list(cmd.flags) || !c.sp())
+		if (!c.flag_list(m.flags) || !c.sp())
 			return false;
 	}
 	if (c.peek() == '"') {
 		std::string text;
 		if (!c.quoted(text))
 			return false;
-		cmd.internal_date = parse_imap_date_time(text);
-		if (!cmd.internal_date)
+		m.internal_date = parse_imap_date_time(text);
+		if (!m.internal_date)
 			return c.fail("invalid date-time");
 		if (!c.sp())
 			return false;
 	}
-	cmd.literal_binary = c.accept('~');
-	return c.literal_spec(cmd.literal_size);
+	m.binary = c.accept('~');
+	return c.literal_spec(m.size);
+}
+
+// "APPEND" SP mailbox 1*(SP message): MULTIAPPEND (RFC 3502) sends more than one message, each
+// literal's bytes cut out of the text, so a literal spec is followed by SP and the next message.
+bool append_command(Cursor &c, ImapCommand &cmd)
+{
+	cmd.args.emplace_back();
+	if (!c.sp() || !c.mailbox(cmd.args.back()) || !c.sp() || !append_message(c, cmd))
+		return false;
+	while (!c.at_end()) {
+		if (!c.sp() || !append_message(c, cmd))
+			return false;
+	}
+	const ImapCommand::AppendMessage &first = cmd.append_messages.front();
+	cmd.flags = first.flags;
+	cmd.internal_date = first.internal_date;
+	cmd.literal_size = first.size;
+	cmd.literal_binary = first.binary;
+	return true;
 }
 
 // SASL-IR's initial response: base64 (whole groups of four, '=' padding only at the end) or "=".

@@ -124,15 +124,25 @@ struct ImapCommand {
 	std::optional<std::int64_t> internal_date; // append date-time, as Unix time (zone applied)
 	std::uint64_t literal_size = 0;             // append: the message literal's size
 	bool literal_binary = false;                // append: the message came as a literal8 ~{n}
+	// APPEND: every message in order (more than one with MULTIAPPEND, RFC 3502); flags,
+	// internal_date, literal_size and literal_binary above repeat the first one's.
+	struct AppendMessage {
+		std::vector<std::string> flags;
+		std::optional<std::int64_t> internal_date;
+		std::uint64_t size = 0;
+		bool binary = false;
+	};
+	std::vector<AppendMessage> append_messages;
 	const char *error = nullptr; // set when the command is malformed: a short reply text for
 	                             // "tag BAD <error>"; never holds client bytes
 };
 
 // Parses one complete command. `text` is the command line with any literals inline, exactly as
 // sent: "a1 LOGIN {5}\r\nalice {4+}\r\npass" (the CRLF after a literal spec, then n bytes).
-// The final CRLF of the command is NOT in text. For APPEND the message literal is NOT inline:
-// text ends right after the message literal's "{n}" or "{n+}" spec (the session streamed the bytes
-// to a file); the parser records its size in literal_size. Anything trailing -> error.
+// The final CRLF of the command is NOT in text. For APPEND the message literals are NOT inline:
+// each message literal's "{n}" or "{n+}" spec is followed directly by the rest of the line after
+// its bytes (the session streamed the bytes to a file), so the text ends right after the last
+// spec; the parser records the sizes (append_messages). Anything trailing -> error.
 // Quoted strings take \" and \\ escapes only; 8-bit bytes in them are accepted (clients send UTF-8
 // passwords that way), CR, LF and NUL are not. Literals may hold any byte but NUL (CHAR8).
 // A tag is 1+ ASTRING-CHARs except '+'; no tag (or an invalid one) -> tag empty and error set.
@@ -151,8 +161,8 @@ struct LiteralSpec {
 std::optional<LiteralSpec> literal_at_end(std::string_view line);
 
 // True when `text` (the command so far, literals inline, ending in a literal spec) is an APPEND
-// whose literal that ends it is the message: tag SP APPEND SP mailbox [SP flag-list] [SP date-time] SP {n}
-// (or ~{n}).
+// whose literal that ends it is a message: tag SP APPEND SP mailbox [SP flag-list] [SP date-time] SP {n}
+// (or ~{n}), and for MULTIAPPEND any number of further " [flag-list SP] [date-time SP] {n}".
 // (A literal used for the mailbox name itself is not the message.) Exactly when
 // parse_imap_command(text) would accept it as an APPEND: a malformed APPEND gives false.
 bool is_append_message_literal(std::string_view text);

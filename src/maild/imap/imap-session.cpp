@@ -19,7 +19,7 @@ ImapSession::~ImapSession()
 
 std::string ImapSession::capabilities(const ImapLimits &limits)
 {
-	return "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE BINARY ESEARCH "
+	return "IMAP4rev1 LITERAL+ MULTIAPPEND SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE BINARY ESEARCH "
 	       "SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE APPENDLIMIT=" +
 	       std::to_string(limits.append_limit) + " AUTH=PLAIN";
 }
@@ -133,23 +133,8 @@ void ImapSession::on_line_too_long()
 
 void ImapSession::command_line(std::string_view line)
 {
-	if (append_fd_) {
-		// The rest of an APPEND line after its message literal: MULTIAPPEND is not offered.
-		if (!line.empty()) {
-			std::string tag = current_tag();
-			append_discard();
-			reset_command();
-			tagged(tag, "BAD", "Unexpected text after the message literal");
-			return;
-		}
-		ImapCommand cmd = parse_imap_command(cmd_);
-		reset_command();
-		if (cmd.error != nullptr) {
-			append_discard();
-			tagged(cmd.tag.empty() ? "*" : cmd.tag, "BAD", cmd.error);
-			return;
-		}
-		append_finish(cmd);
+	if (append_active_) {
+		append_continue(line);
 		return;
 	}
 	if (!rejected_reply_.empty()) {
@@ -246,7 +231,11 @@ void ImapSession::on_raw(std::string_view chunk, bool last)
 		break;
 	case Input::append_literal:
 		append_write(chunk);
-		break;
+		if (last) {
+			input_ = Input::command;
+			append_literal_end();
+		}
+		return;
 	default:
 		break;
 	}

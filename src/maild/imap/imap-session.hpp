@@ -1,10 +1,10 @@
-// An IMAP4rev1 session (RFC 3501, with LITERAL+, SASL-IR, UIDPLUS, IDLE, NAMESPACE, UNSELECT,
-// CHILDREN, APPENDLIMIT) over one Connection.
+// An IMAP4rev1 session (RFC 3501, with LITERAL+, MULTIAPPEND, SASL-IR, UIDPLUS, IDLE, NAMESPACE,
+// UNSELECT, CHILDREN, APPENDLIMIT) over one Connection.
 //
 // Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
-// the next n bytes part of it (Connection::read_raw). APPEND's message literal never enters
-// memory: it is streamed to a file in the user's tmp/ and becomes a message when the command
-// line ends. Commands run one at a time, in order; FETCH, STORE, SEARCH and LIST queue their
+// the next n bytes part of it (Connection::read_raw). APPEND's message literals never enter
+// memory: each is streamed to a file in the target mailbox's tmp/, and they become messages
+// together when the command line ends. Commands run one at a time, in order; FETCH, STORE, SEARCH and LIST queue their
 // replies only while the connection's output is under its bound and work in slices (busy()
 // meanwhile), so pipelined commands wait in the connection's bounded buffer and no command
 // holds memory or the loop in proportion to the mailbox.
@@ -35,6 +35,13 @@ namespace maild {
 struct ImapLimits {
 	std::uint64_t append_limit = 64ull * 1024 * 1024; // APPEND literals above this get NO [TOOBIG]
 	std::size_t max_command = 64 * 1024;               // a command's text with its small literals
+	// One APPEND with several messages (MULTIAPPEND): at most this many, together at most
+	// four times append_limit; over either, NO [LIMIT].
+	std::size_t append_max_messages = 1000;
+	std::uint64_t append_total_limit() const
+	{
+		return append_limit > UINT64_MAX / 4 ? UINT64_MAX : append_limit * 4;
+	}
 };
 
 class ImapSession final : public ConnectionHandler, private MailboxWatcher {
@@ -169,7 +176,11 @@ private:
 	// APPEND (imap-append.cpp).
 	void append_literal_begin(const LiteralSpec &lit);
 	void append_write(std::string_view chunk);
+	void append_literal_end();
+	// A line after a message literal: the next message's, or the end of the command.
+	void append_continue(std::string_view line);
 	void append_finish(const ImapCommand &cmd);
+	// Removes every file of the APPEND in progress and ends it.
 	void append_discard();
 	// IDLE (imap-idle.cpp).
 	void idle_start(const ImapCommand &cmd);
@@ -221,7 +232,18 @@ private:
 	Input input_ = Input::command;
 	std::string cmd_;              // the command so far, literals inline
 	std::string rejected_reply_;   // sent once a refused LITERAL+ literal has been skipped
-	Fd append_fd_;                 // APPEND's message literal, streaming into tmp/
+	// An APPEND from its first message literal to its final CRLF: the target's directory,
+	// the messages complete in its tmp/, the one streaming in now, their sizes together.
+	bool append_active_ = false;
+	std::string append_dir_;
+	struct AppendFile {
+		std::string path; // empty once handed to the batch
+		std::uint64_t vsize = 0;
+	};
+	std::vector<AppendFile> append_files_;
+	std::uint64_t append_bytes_ = 0;
+	std::int64_t append_date_ = 0;
+	Fd append_fd_;                 // the message literal streaming into tmp/
 	std::string append_path_;
 	std::uint64_t append_vsize_ = 0;
 	bool append_last_cr_ = false;
