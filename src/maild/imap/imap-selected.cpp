@@ -59,10 +59,23 @@ bool ImapSession::sync(bool allow_expunge, bool reload)
 		return sync_pending_;
 	};
 	const auto &messages = mailbox_.messages();
+	// After ENABLE QRESYNC, expunges go out as one VANISHED line (RFC 7162 3.2.10), before
+	// any line that numbers messages after them; the UIDs are out of the view once collected.
+	std::vector<std::uint32_t> vanished;
+	auto flush_vanished = [&] {
+		if (!vanished.empty())
+			untagged("VANISHED " + sequence_set_text(vanished));
+		vanished.clear();
+	};
 	while (i < view_.size()) {
 		ViewMessage &v = view_[i];
 		auto at = mailbox_.find(v.uid);
 		if (!at) {
+			if (allow_expunge && qresync_) {
+				vanished.push_back(v.uid);
+				view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(i));
+				continue;
+			}
 			if (allow_expunge) {
 				if (full())
 					return false;
@@ -71,14 +84,21 @@ bool ImapSession::sync(bool allow_expunge, bool reload)
 				continue;
 			}
 			v.expunged = true;
-		} else if (messages[*at].flags != v.letters) {
+		} else if (messages[*at].flags != v.letters || (condstore_ && messages[*at].modseq > v.modseq)) {
+			flush_vanished();
 			if (full())
 				return false;
 			v.letters = messages[*at].flags;
-			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + "))");
+			v.modseq = messages[*at].modseq;
+			// Once CONDSTORE is enabled, flag updates carry the modseq (RFC 7162 3.1.4).
+			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + ")" +
+				 (condstore_ ? " " + modseq_item(v.modseq) : std::string()) + ")");
+		} else {
+			v.modseq = messages[*at].modseq;
 		}
 		i++;
 	}
+	flush_vanished();
 	auto fresh = std::upper_bound(messages.begin(), messages.end(), view_max_uid_,
 				      [](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
 	if (fresh != messages.end() && !full())
@@ -130,7 +150,7 @@ void ImapSession::sync_new(std::size_t first)
 	std::size_t recent = 0;
 	for (auto it = messages.begin() + static_cast<std::ptrdiff_t>(first); it != messages.end(); ++it) {
 		bool is_recent = it->uid >= mailbox_.first_recent_uid();
-		view_.push_back({it->uid, it->flags, is_recent, false});
+		view_.push_back({it->uid, it->flags, is_recent, false, it->modseq});
 		recent += is_recent ? 1 : 0;
 	}
 	view_max_uid_ = view_.back().uid;
@@ -198,6 +218,8 @@ public:
 
 private:
 	std::string next_flags(const std::string &current) const;
+	// Gives the slice's changes their modseqs (one uidlist write), then reports them.
+	void commit_slice();
 	void finish();
 
 	ImapSession &s_;
@@ -207,6 +229,8 @@ private:
 	std::string letters_;
 	bool expunged_ = false; // some message is gone from the store
 	int failure_ = 0;       // errno of a rename that failed for another reason
+	std::vector<std::size_t> stored_;    // view indexes this slice stored, to report
+	std::vector<std::uint32_t> modified_; // UNCHANGEDSINCE failed: sequence numbers, or UIDs for UID STORE
 };
 
 std::string ImapSession::StoreJob::next_flags(const std::string &current) const
@@ -227,17 +251,32 @@ std::string ImapSession::StoreJob::next_flags(const std::string &current) const
 	return next;
 }
 
+// A slice's renames first, then its one uidlist write, then its FETCH lines: a modseq reaches
+// the client only once it is on disk, so a crash never takes back one a client has seen (the
+// renames of a slice cut by a crash get new modseqs at the next open()). A slice reports at
+// most `slice_reports` messages, which bounds what it queues past the output's bound; a
+// silent STORE without CONDSTORE reports nothing and is bounded by time alone.
 bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 {
+	constexpr std::size_t slice_reports = 1024;
 	Mailbox &mailbox = s_.mailbox_;
+	bool reports = !cmd_.silent || s_.condstore_;
 	while (next_ < indexes_.size()) {
-		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
+		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until ||
+		    (reports && stored_.size() >= slice_reports)) {
+			commit_slice();
 			return false;
+		}
 		std::size_t i = indexes_[next_++];
 		ViewMessage &v = s_.view_[i];
 		auto at = mailbox.find(v.uid);
 		if (v.expunged || !at) {
 			expunged_ = true;
+			continue;
+		}
+		// RFC 7162 3.1.3: a message changed since the client's modseq is left as it is.
+		if (cmd_.unchangedsince && mailbox.messages()[*at].modseq > *cmd_.unchangedsince) {
+			modified_.push_back(static_cast<std::uint32_t>(cmd_.uid ? v.uid : i + 1));
 			continue;
 		}
 		// A rename that fails with ENOENT means someone else renamed (a flag change) or
@@ -267,15 +306,45 @@ bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 				break;
 			}
 		}
-		if (!done)
-			continue;
-		v.letters = mailbox.messages()[*at].flags;
-		if (!cmd_.silent)
-			s_.untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + s_.flags_of(v) + ")" +
-				    (cmd_.uid ? " UID " + std::to_string(v.uid) : std::string()) + ")");
+		if (done)
+			stored_.push_back(i);
 	}
+	commit_slice();
 	finish();
 	return true;
+}
+
+void ImapSession::StoreJob::commit_slice()
+{
+	Mailbox &mailbox = s_.mailbox_;
+	std::string error;
+	if (!mailbox.commit_flags(error)) {
+		// The files carry the new flags; the next open() gives them their modseqs.
+		log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+		failure_ = EIO;
+	}
+	for (std::size_t i : stored_) {
+		ViewMessage &v = s_.view_[i];
+		auto at = mailbox.find(v.uid);
+		if (!at)
+			continue;
+		const MessageFile &m = mailbox.messages()[*at];
+		v.letters = m.flags;
+		v.modseq = m.modseq;
+		std::string uid = cmd_.uid ? "UID " + std::to_string(v.uid) : std::string();
+		std::string modseq = s_.condstore_ ? modseq_item(v.modseq) : std::string();
+		std::string items;
+		if (!cmd_.silent)
+			items = "FLAGS (" + s_.flags_of(v) + ")";
+		// RFC 7162 3.1.3: with CONDSTORE the FETCH goes out even for .SILENT, with MODSEQ.
+		for (const std::string *part : {&uid, &modseq}) {
+			if (!part->empty())
+				items += (items.empty() ? "" : " ") + *part;
+		}
+		if (!cmd_.silent || s_.condstore_)
+			s_.untagged(std::to_string(i + 1) + " FETCH (" + items + ")");
+	}
+	stored_.clear();
 }
 
 // The reply: a failure other than a vanished message comes first, as it is what the client
@@ -292,6 +361,8 @@ void ImapSession::StoreJob::finish()
 		s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Cannot change flags");
 	else if (expunged_)
 		s_.tagged(cmd_.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
+	else if (!modified_.empty())
+		s_.tagged(cmd_.tag, "OK", "[MODIFIED " + sequence_set_text(modified_) + "] Conditional STORE failed");
 	else
 		s_.tagged(cmd_.tag, "OK", "Store completed");
 }
@@ -302,6 +373,8 @@ void ImapSession::store(const ImapCommand &cmd)
 	std::vector<std::size_t> indexes;
 	if (!resolve(cmd, indexes))
 		return;
+	if (cmd.unchangedsince)
+		condstore_ = true; // RFC 7162 3.1: a CONDSTORE enabling command
 	std::string error;
 	std::size_t known = keywords_.names.size();
 	auto letters = letters_for_flags(cmd.flags, keywords_, mailbox_.dir(),
@@ -547,6 +620,8 @@ bool matches(const SearchKey &key, SearchTarget &t)
 		return key.set.contains(t.seq, t.max_seq);
 	case Op::uid:
 		return key.set.contains(t.file->uid, t.max_uid);
+	case Op::modseq:
+		return t.file->modseq >= key.number;
 	case Op::nothing:
 		return false;
 	default:
@@ -557,6 +632,12 @@ bool matches(const SearchKey &key, SearchTarget &t)
 // Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
 // keyword matches nothing (value stays empty, a letter no message has). "$" becomes the saved
 // UIDs, whether written as a sequence set or after UID.
+bool has_modseq_key(const SearchKey &key)
+{
+	return key.op == SearchKey::Op::modseq ||
+	       std::any_of(key.children.begin(), key.children.end(), has_modseq_key);
+}
+
 void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vector<std::uint32_t> &saved)
 {
 	if (key.op == SearchKey::Op::keyword || key.op == SearchKey::Op::unkeyword) {
@@ -583,7 +664,10 @@ void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vec
 // its bound.
 class ImapSession::SearchJob final : public SlicedCommand {
 public:
-	SearchJob(ImapSession &s, const ImapCommand &cmd, SearchKey key) : s_(s), cmd_(cmd), key_(std::move(key)) {}
+	SearchJob(ImapSession &s, const ImapCommand &cmd, SearchKey key)
+		: s_(s), cmd_(cmd), key_(std::move(key)), modseq_(has_modseq_key(key_))
+	{
+	}
 	bool step(std::chrono::steady_clock::time_point until) override;
 
 private:
@@ -596,6 +680,11 @@ private:
 	// With RETURN (ESEARCH, SAVE) the matches are kept, as sequence numbers or UIDs, for the
 	// one ESEARCH line at the end: at most one per message in view.
 	std::vector<std::uint32_t> found_;
+	// With a MODSEQ key, the reply ends in the highest modseq of what it returns (RFC 7162
+	// 3.1.5): of every match, or (ESEARCH) of each match in found_.
+	bool modseq_ = false;
+	std::uint64_t max_modseq_ = 0;
+	std::vector<std::uint64_t> found_modseqs_;
 	void finish_esearch();
 };
 
@@ -630,6 +719,16 @@ void ImapSession::SearchJob::finish_esearch()
 		line += " ALL " + sequence_set_text(found_);
 	if (want & ImapCommand::ret_count)
 		line += " COUNT " + std::to_string(found_.size());
+	if (modseq_ && !found_.empty()) {
+		// Of the messages the reply names: MIN and MAX alone name just those two.
+		std::uint64_t highest = 0;
+		for (std::size_t k = 0; k < found_.size(); k++) {
+			if ((want & (ImapCommand::ret_all | ImapCommand::ret_count)) ||
+			    (k == 0 && (want & ImapCommand::ret_min)) || (k + 1 == found_.size() && (want & ImapCommand::ret_max)))
+				highest = std::max(highest, found_modseqs_[k]);
+		}
+		line += " MODSEQ " + std::to_string(highest);
+	}
 	s_.untagged(line);
 }
 
@@ -668,15 +767,19 @@ bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 		if (!matches(key_, t))
 			continue;
 		auto number = static_cast<std::uint32_t>(cmd_.uid ? v.uid : i + 1);
-		if (esearch)
+		max_modseq_ = std::max(max_modseq_, t.file->modseq);
+		if (esearch) {
 			found_.push_back(number);
-		else
+			if (modseq_)
+				found_modseqs_.push_back(t.file->modseq);
+		} else {
 			s_.conn_.send(" " + std::to_string(number));
+		}
 	}
 	if (esearch)
 		finish_esearch();
 	else
-		s_.conn_.send("\r\n");
+		s_.conn_.send(modseq_ && max_modseq_ > 0 ? " (MODSEQ " + std::to_string(max_modseq_) + ")\r\n" : "\r\n");
 	s_.done_ok(cmd_, "Search completed");
 	return true;
 }
@@ -696,6 +799,8 @@ void ImapSession::search(const ImapCommand &cmd)
 		return;
 	}
 	SearchKey key = cmd.search;
+	if (has_modseq_key(key))
+		condstore_ = true; // RFC 7162 3.1: a CONDSTORE enabling command
 	resolve_search_key(key, keywords_, saved_uids_);
 	sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(key));
 }
