@@ -126,14 +126,15 @@ void ImapSession::enable(const ImapCommand &cmd)
 	// RFC 5161 3.1: names the server does not know are ignored, and ENABLED lists only what
 	// this command enabled. QRESYNC enables CONDSTORE too (RFC 7162 3.2.3).
 	std::string enabled;
+	bool had_condstore = condstore_, had_qresync = qresync_;
 	for (const auto &name : cmd.args) {
-		if (name == "CONDSTORE" && !condstore_) {
-			condstore_ = true;
-			enabled += " CONDSTORE";
-		} else if (name == "QRESYNC" && !qresync_) {
-			qresync_ = condstore_ = true;
-			enabled += " QRESYNC";
-		}
+		bool &listed = name == "CONDSTORE" ? had_condstore : had_qresync;
+		if ((name != "CONDSTORE" && name != "QRESYNC") || listed)
+			continue;
+		listed = true;
+		condstore_ = true;
+		qresync_ = qresync_ || name == "QRESYNC";
+		enabled += " " + name;
 	}
 	untagged("ENABLED" + enabled);
 	done_ok(cmd, "Enable completed");

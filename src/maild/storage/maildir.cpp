@@ -329,13 +329,12 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 		// A flag change nobody gave a modseq yet: someone renamed the file behind our back,
 		// or a session's change did not reach commit_flags() (a crash in between).
 		std::string now = uidlist_flags(it->second);
-		if (!e.has_flags) {
-			// A list from before modseqs: the flags as they are now are those of modseq 1,
-			// written with the next change (reading alone never rewrites a list).
+		if (!e.has_flags || e.flags != now) {
+			// In a list from before modseqs, the flags as they are now are those of modseq 1,
+			// written at once so that the next rename is seen as a change.
+			if (e.has_flags)
+				e.modseq = ++highest;
 			e.has_flags = true;
-			e.flags = std::move(now);
-		} else if (e.flags != now) {
-			e.modseq = ++highest;
 			e.flags = std::move(now);
 			changed = true;
 		}

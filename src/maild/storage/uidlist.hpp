@@ -7,8 +7,8 @@
 // next modseq, an expunge moves the highest one up. F is the message's flag letters as of its
 // modseq: a file renamed to other flags behind maild's back differs from it, and the next
 // open() gives it a new modseq. Lists written before modseqs parse with M1 for the mailbox and
-// every message, and F taken from the file at the next open(). Old readers stop at the unknown
-// fields, so a list written here is not for them.
+// every message, and are written again at once with F taken from the files. Older maild
+// versions refuse the new fields (and would start a new UIDVALIDITY): no way back.
 // Messages with uid >= R are \Recent to the next IMAP session that selects the mailbox, which
 // then moves R up (RFC 3501: one session sees a message as recent). R is optional on reading.
 // The base name is the Maildir file name without its ":2,<flags>" info. Rewritten atomically
