@@ -104,9 +104,10 @@ public:
 	bool set_flags(std::size_t index, std::string_view flags, std::string &error);
 	// Gives each message set_flags() changed since the last call a new modseq, with one
 	// uidlist write under the lock (the list on disk, read again, is what is updated, so
-	// others' changes stay). STORE calls it once per slice: a STORE 1:* on a mailbox of n
-	// messages costs its n renames plus one read and one rewrite (with fsync) of the uidlist,
-	// O(n) bytes, per slice. The caller reports the modseqs only after this returned true.
+	// others' changes stay). STORE calls it once per 1024 messages it reports (once in all
+	// when it reports nothing): a STORE 1:* on a mailbox of n messages costs its n renames plus
+	// ceil(n / 1024) reads and rewrites (with fsync) of the O(n)-byte uidlist. The caller
+	// reports the modseqs only after this returned true.
 	bool commit_flags(std::string &error);
 	bool flags_pending() const { return !pending_.empty(); }
 	// Removes the files of the messages with `uids` (a file already gone counts as removed) and
