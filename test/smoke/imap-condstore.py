@@ -7,12 +7,10 @@ the VANISHED (EARLIER) and FETCHes due; an old uidlist reads as modseq 1; HIGHES
 down across a kill -9 in the middle of a STORE. Then the same through python's imaplib."""
 import os
 import re
-import signal
 import sys
-import time
 
-from maildtest import (SAMPLES, Lit, Maild, Root, check, codes, fetches, mailbox_dir, message_files,
-                       parse, resp_code, search_result, time_limit, uid_set, uids)
+from maildtest import (Lit, Maild, Root, check, codes, fetches, mailbox_dir, message_files, resp_code,
+                       search_result, time_limit, uid_set, uids)
 
 exe = sys.argv[1]
 time_limit(80)
@@ -94,6 +92,8 @@ with Root() as root:
         m1 = int(f[1]["MODSEQ"][0])
         check("\\Flagged" in f[1]["FLAGS"] and m1 > h0, "STORE replies FLAGS and a MODSEQ above HIGHESTMODSEQ: %d" % m1)
         check(status_highest(other) == m1, "STATUS HIGHESTMODSEQ follows the STORE")
+        listed = [l for l in other.ok('LIST "" "INBOX" RETURN (STATUS (HIGHESTMODSEQ))') if l.startswith(b"* STATUS")]
+        check(listed == [b'* STATUS "INBOX" (HIGHESTMODSEQ %d)' % m1], "LIST-STATUS gives HIGHESTMODSEQ too: %r" % listed)
 
         other.ok("SELECT INBOX")
         other.ok("STORE 2 +FLAGS (\\Answered)")
@@ -102,13 +102,10 @@ with Root() as root:
         check("\\Answered" in f.get(2, {}).get("FLAGS", []) and m2 > m1,
               "another session's STORE reaches this one as FETCH FLAGS with a higher MODSEQ: %r" % f)
 
-        base3 = root.files("alice", "cur")[0]  # any file: find the one of message 3 by its UID
         uid3 = all_uids[2]
         name3 = None
-        for line in r.ok("UID FETCH %d (UID)" % uid3):
-            pass
         files = message_files(inbox)
-        # Message 3's file: map UIDs to base names through the uidlist.
+        # Message 3's file: its base name is on its UID's line of the uidlist.
         with open(os.path.join(inbox, "maild-uidlist")) as fl:
             for line in fl.read().splitlines()[1:]:
                 if int(line.split()[0]) == uid3:
@@ -123,7 +120,7 @@ with Root() as root:
 
         _, done = other.cmd("APPEND INBOX (\\Seen) ", Lit(msg(50)))
         new_uid = int(resp_code(done, "APPENDUID").split()[1])
-        untagged = r.ok("NOOP")
+        r.ok("NOOP")
         m4 = modseqs(r.ok("UID FETCH %d (MODSEQ)" % new_uid))[new_uid]
         check(m4 > m3, "an APPENDed message has a modseq above every earlier one: %d" % m4)
         all_uids = uids(r)
@@ -152,6 +149,12 @@ with Root() as root:
         f = fetches(r.ok("STORE 1 +FLAGS.SILENT (\\Seen \\Deleted)"))
         m5 = int(f[1]["MODSEQ"][0])
         check("FLAGS" not in f[1] and m5 > m4, "STORE .SILENT with CONDSTORE still sends FETCH (MODSEQ): %r" % f)
+
+        unseen = search_result(r.ok("SEARCH UNSEEN"))[0]
+        f = fetches(r.ok("FETCH %d (BODY[])" % unseen))[unseen]
+        check("\\Seen" in f["FLAGS"] and int(f["MODSEQ"][0]) > m5,
+              "the \\Seen a FETCH BODY[] sets is reported with its new MODSEQ: %r" % {k: f[k] for k in ("FLAGS", "MODSEQ")})
+        m5 = int(f["MODSEQ"][0])
 
         # --- SEARCH MODSEQ -----------------------------------------------------------------
         ms = modseqs(r.ok("FETCH 1:* (UID MODSEQ)"))

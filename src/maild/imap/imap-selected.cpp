@@ -94,7 +94,7 @@ bool ImapSession::sync(bool allow_expunge, bool reload)
 			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + ")" +
 				 (condstore_ ? " " + modseq_item(v.modseq) : std::string()) + ")");
 		} else {
-			v.modseq = messages[*at].modseq;
+			v.modseq = std::max(v.modseq, messages[*at].modseq);
 		}
 		i++;
 	}
