@@ -146,7 +146,7 @@ std::string ImapSession::modseq_item(std::uint64_t modseq)
 }
 
 // Without a record of when each message was expunged, every UID of `uids` the mailbox does not
-// hold is reported: RFC 7162 3.2.5.2 and 3.2.6 let a server include UIDs expunged before the
+// hold is reported: RFC 7162 (3.2.5, 3.2.6) lets a server include UIDs expunged before the
 // client's mod-sequence, which the client then ignores. Ranges are walked against the mailbox's
 // messages, so "1:*" over a mailbox that once held millions costs its messages, not its UIDs.
 std::string ImapSession::vanished_uids(const SequenceSet &uids) const

@@ -91,7 +91,7 @@ void ImapSession::select(const ImapCommand &cmd)
 		 ")] Flags permitted");
 	untagged("OK [HIGHESTMODSEQ " + std::to_string(mailbox_.highest_modseq()) + "] Highest");
 	if (cmd.qresync && cmd.qresync->uidvalidity == mailbox_.uidvalidity()) {
-		// RFC 7162 3.2.5.2: what was expunged, then what changed since the client's modseq.
+		// RFC 7162 3.2.5: what was expunged, then what changed since the client's modseq.
 		// seq-match-data only helps a server that would otherwise have to guess which UIDs the
 		// client knows; here every UID the mailbox does not hold is reported, so it is unused.
 		SequenceSet all;

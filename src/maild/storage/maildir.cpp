@@ -346,7 +346,7 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 		kept.push_back(std::move(e));
 	}
 	if (gone)
-		++highest; // RFC 7162 3.1.10: an expunge is a change of the mailbox
+		++highest; // RFC 7162: an expunge is a change of the mailbox
 
 	for (const auto &base : unknown_in_order(dir, by_base)) {
 		MessageFile m{0, 0, base, by_base[base]};
@@ -766,7 +766,7 @@ std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string
 	}
 	messages_ = std::move(rest);
 	if (messages_.size() < gone.size())
-		list_.highest_modseq++; // RFC 7162 3.1.10: an expunge is a change of the mailbox
+		list_.highest_modseq++; // RFC 7162: an expunge is a change of the mailbox
 	std::string save_error;
 	if (!save(save_error) && error.empty())
 		error = save_error;
