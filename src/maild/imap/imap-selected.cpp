@@ -218,7 +218,7 @@ public:
 
 private:
 	std::string next_flags(const std::string &current) const;
-	// Gives the slice's changes their modseqs (one uidlist write), then reports them.
+	// Gives the changes stored_ holds their modseqs (one uidlist write), then reports them.
 	void commit_slice();
 	void finish();
 
@@ -229,7 +229,7 @@ private:
 	std::string letters_;
 	bool expunged_ = false; // some message is gone from the store
 	int failure_ = 0;       // errno of a rename that failed for another reason
-	std::vector<std::size_t> stored_;    // view indexes this slice stored, to report
+	std::vector<std::size_t> stored_;    // view indexes stored since the last commit_slice()
 	std::vector<std::uint32_t> modified_; // UNCHANGEDSINCE failed: sequence numbers, or UIDs for UID STORE
 };
 
@@ -319,8 +319,10 @@ void ImapSession::StoreJob::commit_slice()
 {
 	Mailbox &mailbox = s_.mailbox_;
 	std::string error;
-	if (!mailbox.commit_flags(error)) {
-		// The files carry the new flags; the next open() gives them their modseqs.
+	bool committed = mailbox.commit_flags(error);
+	if (!committed) {
+		// The files carry the new flags; the next open() gives them their modseqs, which
+		// sync() then reports. No modseq goes out before that: it would be the old one.
 		log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
 		failure_ = EIO;
 	}
@@ -331,9 +333,10 @@ void ImapSession::StoreJob::commit_slice()
 			continue;
 		const MessageFile &m = mailbox.messages()[*at];
 		v.letters = m.flags;
-		v.modseq = m.modseq;
+		if (committed)
+			v.modseq = m.modseq;
 		std::string uid = cmd_.uid ? "UID " + std::to_string(v.uid) : std::string();
-		std::string modseq = s_.condstore_ ? modseq_item(v.modseq) : std::string();
+		std::string modseq = s_.condstore_ && committed ? modseq_item(v.modseq) : std::string();
 		std::string items;
 		if (!cmd_.silent)
 			items = "FLAGS (" + s_.flags_of(v) + ")";
@@ -342,7 +345,7 @@ void ImapSession::StoreJob::commit_slice()
 			if (!part->empty())
 				items += (items.empty() ? "" : " ") + *part;
 		}
-		if (!cmd_.silent || s_.condstore_)
+		if (!cmd_.silent || !modseq.empty())
 			s_.untagged(std::to_string(i + 1) + " FETCH (" + items + ")");
 	}
 	stored_.clear();
