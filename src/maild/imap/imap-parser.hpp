@@ -90,6 +90,14 @@ enum class ImapVerb {
 	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */
 };
 
+// SELECT/EXAMINE's QRESYNC parameter (RFC 7162 3.2.5).
+struct QresyncParams {
+	std::uint32_t uidvalidity = 0;
+	std::uint64_t modseq = 0;
+	std::optional<SequenceSet> known_uids;
+	std::optional<SequenceSet> known_seqs, known_seq_uids; // seq-match-data
+};
+
 struct ImapCommand {
 	std::string tag;
 	ImapVerb verb = ImapVerb::unknown;
@@ -129,12 +137,7 @@ struct ImapCommand {
 	bool literal_binary = false;                // append: the message came as a literal8 ~{n}
 	// CONDSTORE and QRESYNC (RFC 7162), as modifiers of SELECT/EXAMINE, FETCH and STORE.
 	// Modseqs are 63-bit: 0 only where the grammar has mod-sequence-valzer.
-	struct Qresync {
-		std::uint32_t uidvalidity = 0;
-		std::uint64_t modseq = 0;
-		std::optional<SequenceSet> known_uids;
-		std::optional<SequenceSet> known_seqs, known_seq_uids; // seq-match-data
-	};
+	using Qresync = QresyncParams;
 	bool select_condstore = false;              // SELECT/EXAMINE mailbox (CONDSTORE)
 	std::optional<Qresync> qresync;             // SELECT/EXAMINE mailbox (QRESYNC (...))
 	std::optional<std::uint64_t> changedsince;   // FETCH ... (CHANGEDSINCE n)
