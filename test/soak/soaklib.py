@@ -152,12 +152,12 @@ def read_uidlist(maildir):
     if not text.endswith("\n"):
         raise ValueError("uidlist without a final newline: %r" % text[-80:])
     lines = text.split("\n")[:-1]
-    m = re.match(r"V(\d+) N(\d+)(?: R(\d+))?$", lines[0])
+    m = re.match(r"V(\d+) N(\d+)(?: R(\d+)(?: M(\d+))?)?$", lines[0])
     if not m:
         raise ValueError("bad uidlist header %r" % lines[0])
     entries = []
     for line in lines[1:]:
-        m2 = re.match(r"(\d+) W(\d+) :(.+)$", line)
+        m2 = re.match(r"(\d+) W(\d+)(?: M\d+ F[A-Za-z]*)? :(.+)$", line)
         if not m2:
             raise ValueError("bad uidlist line %r" % line)
         entries.append((int(m2.group(1)), m2.group(3)))

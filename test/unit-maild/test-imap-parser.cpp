@@ -304,7 +304,7 @@ TEST_CASE("IMAP mailbox commands", "[imap-parser]")
 	CHECK(r.args == Strings{"Old Name", "new"});
 	CHECK(bad("a RENAME old"));
 	CHECK(bad("a SELECT"));
-	CHECK(bad("a SELECT INBOX (CONDSTORE)"));
+	CHECK(bad("a SELECT INBOX (FOO)"));
 	CHECK(bad("a SELECT a b"));
 
 	auto s = ok("a STATUS INBOX (messages UIDNEXT UidValidity UNSEEN RECENT)");
@@ -1045,4 +1045,92 @@ TEST_CASE("IMAP APPEND with a literal8 (RFC 3516)", "[imap-parser]")
 	CHECK_FALSE(literal_at_end("a LOGIN {5}")->binary);
 	// A literal8 is the APPEND message only: as any other argument it is not a string.
 	CHECK(bad("a LOGIN ~{5}\r\nalice {1}\r\nx"));
+}
+
+TEST_CASE("IMAP CONDSTORE and QRESYNC (RFC 7162)", "[imap-parser]")
+{
+	auto s = ok("a SELECT INBOX (CONDSTORE)");
+	CHECK(s.args == Strings{"INBOX"});
+	CHECK(s.select_condstore);
+	CHECK_FALSE(s.qresync);
+	auto q = ok("a EXAMINE Box (QRESYNC (67890007 90060115194045000 41:211,214:541 (1:3,10 41,43,117)))");
+	REQUIRE(q.qresync);
+	CHECK(q.qresync->uidvalidity == 67890007);
+	CHECK(q.qresync->modseq == 90060115194045000u);
+	REQUIRE(q.qresync->known_uids);
+	CHECK(q.qresync->known_uids->ranges.size() == 2);
+	REQUIRE(q.qresync->known_seqs);
+	REQUIRE(q.qresync->known_seq_uids);
+	CHECK(q.qresync->known_seq_uids->ranges.size() == 3);
+	CHECK_FALSE(q.select_condstore);
+	auto plain = ok("a SELECT INBOX (qresync (1 2) condstore)");
+	REQUIRE(plain.qresync);
+	CHECK_FALSE(plain.qresync->known_uids);
+	CHECK(plain.select_condstore);
+	auto seq_only = ok("a SELECT INBOX (QRESYNC (1 2 (1 7)))");
+	REQUIRE(seq_only.qresync);
+	CHECK_FALSE(seq_only.qresync->known_uids);
+	CHECK(seq_only.qresync->known_seqs);
+	CHECK(ok("a SELECT INBOX (QRESYNC (1 9223372036854775807))").qresync->modseq == 9223372036854775807u);
+	for (const char *b : {"a SELECT INBOX ()", "a SELECT INBOX (CONDSTORE CONDSTORE)", "a SELECT INBOX (CONDSTORE",
+			      "a SELECT INBOX CONDSTORE", "a SELECT INBOX (QRESYNC)", "a SELECT INBOX (QRESYNC ())",
+			      "a SELECT INBOX (QRESYNC (1))", "a SELECT INBOX (QRESYNC (0 1))", "a SELECT INBOX (QRESYNC (1 0))",
+			      "a SELECT INBOX (QRESYNC (1 9223372036854775808))", "a SELECT INBOX (QRESYNC (4294967296 1))",
+			      "a SELECT INBOX (QRESYNC (1 1 1:*))", "a SELECT INBOX (QRESYNC (1 1 $))",
+			      "a SELECT INBOX (QRESYNC (1 1 1:5 (1:2)))", "a SELECT INBOX (QRESYNC (1 1 1:5 (1 *)))",
+			      "a SELECT INBOX (QRESYNC (1 1 1:5 x))", "a SELECT INBOX (QRESYNC (1 1) QRESYNC (1 1))",
+			      "a SELECT INBOX (QRESYNC (1 1 ))", "a SELECT INBOX (QRESYNC (1 1)"})
+		CHECK(bad(b));
+
+	auto f = ok("a FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE 12345)");
+	REQUIRE(f.fetch.size() == 2);
+	CHECK(f.fetch[1].kind == Kind::modseq);
+	CHECK(names(f) == Strings{"FLAGS", "MODSEQ"});
+	CHECK(f.changedsince == 12345u);
+	CHECK_FALSE(f.vanished);
+	CHECK(ok("a FETCH 1 MODSEQ").fetch[0].kind == Kind::modseq);
+	CHECK(ok("a FETCH 1 FLAGS (CHANGEDSINCE 0)").changedsince == 0u); // mod-sequence-valzer
+	auto v = ok("a UID FETCH 300:500 (FLAGS) (changedsince 1 vanished)");
+	CHECK(v.vanished);
+	CHECK(v.changedsince == 1u);
+	CHECK(ok("a FETCH 1 FLAGS").changedsince == std::nullopt);
+	for (const char *b : {"a FETCH 1 FLAGS ()", "a FETCH 1 FLAGS (CHANGEDSINCE)", "a FETCH 1 FLAGS (CHANGEDSINCE x)",
+			      "a FETCH 1 FLAGS (CHANGEDSINCE -1)", "a FETCH 1 FLAGS (CHANGEDSINCE 9223372036854775808)",
+			      "a FETCH 1 FLAGS (CHANGEDSINCE 99999999999999999999999)",
+			      "a FETCH 1 FLAGS (CHANGEDSINCE 1 CHANGEDSINCE 2)", "a FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED)",
+			      "a UID FETCH 1 FLAGS (VANISHED)", "a UID FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED VANISHED)",
+			      "a FETCH 1 FLAGS (FOO)", "a FETCH 1 FLAGS (CHANGEDSINCE 1", "a FETCH 1 FLAGS  (CHANGEDSINCE 1)",
+			      "a FETCH 1 FLAGS CHANGEDSINCE 1", "a FETCH 1 MODSEQ[]", "a FETCH 1 (MODSEQ.PEEK)"})
+		CHECK(bad(b));
+
+	auto st = ok("a STORE 7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)");
+	CHECK(st.unchangedsince == 320162338u);
+	CHECK(st.silent);
+	CHECK(st.store_mode == ImapCommand::StoreMode::add);
+	CHECK(st.flags == Strings{"\\Deleted"});
+	CHECK(ok("a UID STORE 1 (unchangedsince 0) FLAGS ()").unchangedsince == 0u);
+	CHECK(ok("a STORE 1 FLAGS (\\Seen)").unchangedsince == std::nullopt);
+	for (const char *b : {"a STORE 1 () +FLAGS (\\Seen)", "a STORE 1 (UNCHANGEDSINCE) +FLAGS (\\Seen)",
+			      "a STORE 1 (UNCHANGEDSINCE 1)+FLAGS (\\Seen)", "a STORE 1 (UNCHANGEDSINCE 1 UNCHANGEDSINCE 2) FLAGS x",
+			      "a STORE 1 (UNCHANGEDSINCE 9223372036854775808) FLAGS x", "a STORE 1 (FOO 1) FLAGS x",
+			      "a STORE 1 +FLAGS (\\Seen) (UNCHANGEDSINCE 1)", "a STORE 1 (UNCHANGEDSINCE 1"})
+		CHECK(bad(b));
+
+	auto k = ok("a SEARCH MODSEQ 620162338");
+	REQUIRE(k.search.children.size() == 1);
+	CHECK(k.search.children[0].op == Op::modseq);
+	CHECK(k.search.children[0].number == 620162338u);
+	auto e = ok("a SEARCH OR NOT MODSEQ \"/flags/\\\\draft\" all 5 MODSEQ \"/flags/$Junk\" priv 0");
+	REQUIRE(e.search.children.size() == 1);
+	CHECK(e.search.children[0].children[0].children[0].op == Op::modseq);
+	CHECK(e.search.children[0].children[1].number == 0u);
+	for (const char *b : {"a SEARCH MODSEQ", "a SEARCH MODSEQ x", "a SEARCH MODSEQ 9223372036854775808",
+			      "a SEARCH MODSEQ \"/flags/\\\\draft\" 5", "a SEARCH MODSEQ \"/flags/\\\\draft\" mine 5",
+			      "a SEARCH MODSEQ \"/flags/\" all 5", "a SEARCH MODSEQ \"/other/x\" all 5",
+			      "a SEARCH MODSEQ \"/flags/a b\" all 5", "a SEARCH MODSEQ \"/flags/\\\\\" all 5",
+			      "a SEARCH MODSEQ \"/flags/x\" all"})
+		CHECK(bad(b));
+
+	CHECK(ok("a STATUS INBOX (HIGHESTMODSEQ UIDNEXT)").status_items == Strings{"HIGHESTMODSEQ", "UIDNEXT"});
+	CHECK(ok("a ENABLE CONDSTORE qresync").args == Strings{"CONDSTORE", "QRESYNC"});
 }

@@ -123,7 +123,7 @@ TEST_CASE("MailboxBatch: a failure part way leaves the mailbox as it was", "[mai
 	SECTION("the uidlist write is refused (UIDs exhausted)")
 	{
 		std::ofstream(box.dir / Uidlist::file_name, std::ios::binary)
-			<< "V7 N4294967290 R4294967290\n4294967280 W8 :1000000001.M1P1.h\n";
+			<< "V7 N4294967290 R4294967290 M1\n4294967280 W8 M1 F :1000000001.M1P1.h\n";
 		list_before = box.read(Uidlist::file_name);
 		REQUIRE(mb.reload(error));
 		MailboxBatch batch(box.dir.string());

@@ -44,7 +44,7 @@ TEST_CASE("uidlist round trip and damage", "[uidlist]")
 	l.first_recent_uid = 7;
 	l.entries = {{3, 120, "1.M1.h"}, {7, 9, "2.M2.h"}};
 	std::string text = l.format();
-	CHECK(text == "V1700000000 N8 R7\n3 W120 :1.M1.h\n7 W9 :2.M2.h\n");
+	CHECK(text == "V1700000000 N8 R7 M1\n3 W120 :1.M1.h\n7 W9 :2.M2.h\n");
 	Uidlist back;
 	REQUIRE(Uidlist::parse(text, back));
 	CHECK(back.uidvalidity == 1700000000);

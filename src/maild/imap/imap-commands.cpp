@@ -123,10 +123,72 @@ void ImapSession::id(const ImapCommand &cmd)
 
 void ImapSession::enable(const ImapCommand &cmd)
 {
-	// None of the extensions maild has needs enabling, and RFC 5161 3.1 has a server ignore the
-	// names it does not know: ENABLED lists nothing.
-	untagged("ENABLED");
+	// RFC 5161 3.1: names the server does not know are ignored, and ENABLED lists only what
+	// this command enabled. QRESYNC enables CONDSTORE too (RFC 7162 3.2.3).
+	std::string enabled;
+	bool had_condstore = condstore_, had_qresync = qresync_;
+	for (const auto &name : cmd.args) {
+		bool &listed = name == "CONDSTORE" ? had_condstore : had_qresync;
+		if ((name != "CONDSTORE" && name != "QRESYNC") || listed)
+			continue;
+		listed = true;
+		condstore_ = true;
+		qresync_ = qresync_ || name == "QRESYNC";
+		enabled += " " + name;
+	}
+	untagged("ENABLED" + enabled);
 	done_ok(cmd, "Enable completed");
+}
+
+std::string ImapSession::modseq_item(std::uint64_t modseq)
+{
+	return "MODSEQ (" + std::to_string(modseq) + ")";
+}
+
+// Without a record of when each message was expunged, every UID of `uids` the mailbox does not
+// hold is reported: RFC 7162 (3.2.5, 3.2.6) lets a server include UIDs expunged before the
+// client's mod-sequence, which the client then ignores. Ranges are walked against the mailbox's
+// messages, so "1:*" over a mailbox that once held millions costs its messages, not its UIDs.
+std::string ImapSession::vanished_uids(const SequenceSet &uids) const
+{
+	const auto &messages = mailbox_.messages();
+	std::uint32_t star = mailbox_.next_uid() - 1;
+	std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
+	for (const auto &r : uids.ranges) {
+		std::uint32_t a = r.first == 0 ? star : r.first, b = r.last == 0 ? star : r.last;
+		if (a > b)
+			std::swap(a, b);
+		b = std::min(b, star); // a UID never given cannot have been expunged
+		if (a <= b && a > 0)
+			ranges.emplace_back(a, b);
+	}
+	std::sort(ranges.begin(), ranges.end());
+	std::string out;
+	auto emit = [&out](std::uint32_t a, std::uint32_t b) {
+		if (!out.empty())
+			out += ',';
+		out += std::to_string(a);
+		if (b > a)
+			out += ":" + std::to_string(b);
+	};
+	std::uint32_t done = 0; // every UID up to this one is handled
+	for (auto [a, b] : ranges) {
+		a = std::max(a, done + 1);
+		if (a > b)
+			continue;
+		auto it = std::lower_bound(messages.begin(), messages.end(), a,
+					   [](const MessageFile &m, std::uint32_t u) { return m.uid < u; });
+		std::uint32_t from = a;
+		for (; it != messages.end() && it->uid <= b; ++it) {
+			if (it->uid > from)
+				emit(from, it->uid - 1);
+			from = it->uid + 1;
+		}
+		if (from <= b && from != 0)
+			emit(from, b);
+		done = b;
+	}
+	return out;
 }
 
 void ImapSession::namespace_(const ImapCommand &cmd)

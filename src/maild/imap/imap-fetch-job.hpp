@@ -32,6 +32,7 @@ struct ImapSession::FetchJob {
 	std::size_t index = 0;     // its view index
 	std::uint64_t vsize = 0;   // its CRLF size as recorded in the uidlist
 	std::string letters;       // its flag letters in the store
+	std::uint64_t modseq = 0;  // and its modseq (RFC 7162)
 	std::size_t att = 0;       // the next attribute of cmd.fetch to answer
 	bool first = true;         // no attribute sent yet
 	bool add_flags = false;    // \Seen was set by this FETCH: FLAGS follow the attributes

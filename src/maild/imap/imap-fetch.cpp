@@ -71,7 +71,12 @@ bool needs_parse(const FetchAtt &a)
 bool needs_file(const FetchAtt &a)
 {
 	using K = FetchAtt::Kind;
-	return a.kind != K::uid && a.kind != K::flags && a.kind != K::rfc822_size;
+	return a.kind != K::uid && a.kind != K::flags && a.kind != K::rfc822_size && a.kind != K::modseq;
+}
+
+bool is_modseq(const FetchAtt &a)
+{
+	return a.kind == FetchAtt::Kind::modseq;
 }
 
 bool sets_seen(const FetchAtt &a)
@@ -122,6 +127,34 @@ void ImapSession::fetch(const ImapCommand &cmd)
 		uid.kind = FetchAtt::Kind::uid;
 		atts.insert(atts.begin(), uid);
 	}
+	if (cmd.vanished && !qresync_) {
+		tagged(cmd.tag, "BAD", "VANISHED needs ENABLE QRESYNC"); // RFC 7162 3.2.6
+		return;
+	}
+	if (cmd.changedsince || std::any_of(atts.begin(), atts.end(), is_modseq))
+		condstore_ = true; // RFC 7162 3.1: a CONDSTORE enabling command
+	if (cmd.changedsince) {
+		// CHANGEDSINCE implies MODSEQ (RFC 7162 3.1.4.1) and leaves out the messages whose
+		// modseq is not above it, as the store has them now.
+		if (std::none_of(atts.begin(), atts.end(), is_modseq)) {
+			FetchAtt modseq;
+			modseq.kind = FetchAtt::Kind::modseq;
+			atts.push_back(modseq);
+		}
+		std::string error;
+		if (!mailbox_.refresh(error))
+			log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+		std::erase_if(indexes, [&](std::size_t i) {
+			auto at = mailbox_.find(view_[i].uid);
+			return at && mailbox_.messages()[*at].modseq <= *cmd.changedsince;
+		});
+	}
+	if (cmd.vanished) {
+		// RFC 7162 3.2.6: the UIDs of the set that are gone, before the FETCH responses.
+		std::string gone = vanished_uids(cmd.set);
+		if (!gone.empty())
+			untagged("VANISHED (EARLIER) " + gone);
+	}
 	job->indexes = std::move(indexes);
 	fetch_ = std::move(job);
 }
@@ -159,7 +192,6 @@ bool ImapSession::fetch_next_message()
 				continue;
 			}
 		}
-		const MessageFile *m = kept ? nullptr : &mailbox_.messages()[*at];
 		if (std::any_of(atts.begin(), atts.end(), needs_parse))
 			job.parsed.emplace(job.file.data());
 		// RFC 3516 4.2: a part the server cannot decode fails the whole FETCH, checked before
@@ -177,10 +209,19 @@ bool ImapSession::fetch_next_message()
 			}
 		}
 		job.add_flags = false;
-		if (m != nullptr && !read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
-		    m->flags.find('S') == std::string::npos) {
-			if (mailbox_.set_flags(*at, m->flags + "S", error)) {
-				v.letters = m->flags;
+		if (!kept && !read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
+		    mailbox_.messages()[*at].flags.find('S') == std::string::npos) {
+			if (mailbox_.set_flags(*at, mailbox_.messages()[*at].flags + "S", error)) {
+				// With CONDSTORE the new modseq is reported with the flags, so it must be on
+				// disk first: one uidlist write per message. Without, one at the FETCH's end.
+				if (condstore_ && !mailbox_.commit_flags(error))
+					log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+				if (!(at = mailbox_.find(v.uid))) {
+					job.missing = true;
+					continue;
+				}
+				v.letters = mailbox_.messages()[*at].flags;
+				v.modseq = mailbox_.messages()[*at].modseq;
 				job.add_flags = std::none_of(atts.begin(), atts.end(),
 							     [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::flags; });
 			} else {
@@ -188,8 +229,16 @@ bool ImapSession::fetch_next_message()
 			}
 		}
 		job.index = index;
-		job.vsize = m != nullptr ? m->vsize : kept->vsize;
-		job.letters = m != nullptr ? m->flags : v.letters;
+		if (kept) {
+			job.vsize = kept->vsize;
+			job.letters = v.letters;
+			job.modseq = v.modseq;
+		} else {
+			const MessageFile &m = mailbox_.messages()[*at];
+			job.vsize = m.vsize;
+			job.letters = m.flags;
+			job.modseq = m.modseq;
+		}
 		job.in_message = true;
 		job.att = 0;
 		job.first = true;
@@ -281,6 +330,9 @@ void ImapSession::fetch_next_item()
 	if (job.att >= atts.size()) {
 		if (job.add_flags)
 			item("FLAGS (" + flags_of(v) + ")");
+		// A flag change this FETCH made carries its modseq once CONDSTORE is enabled.
+		if (job.add_flags && condstore_ && std::none_of(atts.begin(), atts.end(), is_modseq))
+			item(modseq_item(job.modseq));
 		job.text += ")\r\n";
 		job.in_message = false;
 		return;
@@ -296,6 +348,7 @@ void ImapSession::fetch_next_item()
 		// What the client is told here is its view from now on: sync() then reports only
 		// what changes after this.
 		v.letters = job.letters;
+		v.modseq = job.modseq;
 		item("FLAGS (" + flags_of(v) + ")");
 		break;
 	case K::internaldate:
@@ -303,6 +356,10 @@ void ImapSession::fetch_next_item()
 		break;
 	case K::rfc822_size:
 		item("RFC822.SIZE " + std::to_string(job.vsize));
+		break;
+	case K::modseq:
+		v.modseq = std::max(v.modseq, job.modseq);
+		item(modseq_item(job.modseq));
 		break;
 	case K::envelope:
 		item("ENVELOPE " + job.parsed->envelope());
@@ -427,6 +484,9 @@ void ImapSession::produce_fetch(std::chrono::steady_clock::time_point until)
 void ImapSession::fetch_finish()
 {
 	auto job = std::move(fetch_);
+	std::string error;
+	if (!mailbox_.commit_flags(error)) // the \Seen this FETCH set, without CONDSTORE
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 	if (job->unknown_cte) {
 		sync(expunge_allowed(job->cmd));
 		tagged(job->cmd.tag, "NO", "[UNKNOWN-CTE] Cannot decode the content transfer encoding of a part");

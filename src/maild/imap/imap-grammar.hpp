@@ -14,6 +14,7 @@
 namespace maild::imap_grammar {
 
 inline constexpr std::uint64_t max_number = 0xffffffffu; // RFC 3501 number and nz-number are 32-bit
+inline constexpr std::uint64_t max_modseq = 0x7fffffffffffffffu; // RFC 7162's mod-sequence-value: 63-bit
 
 inline bool is_digit(int c)
 {
@@ -146,6 +147,14 @@ public:
 		}
 		out = v;
 		return true;
+	}
+
+	// mod-sequence-value (1 to 2^63 - 1), or with `zero` mod-sequence-valzer (0 too).
+	bool modseq(std::uint64_t &out, bool zero)
+	{
+		if (!number(out, max_modseq, false))
+			return false;
+		return zero || out != 0 || fail("mod-sequence must be 1 or more");
 	}
 
 	bool atom(std::string_view &out)
@@ -285,6 +294,8 @@ private:
 
 // FETCH's items after "FETCH SP sequence-set SP" (imap-parser-fetch.cpp).
 bool fetch_spec(Cursor &c, std::vector<FetchAtt> &out);
+// RFC 7162's FETCH modifiers: [SP "(" fetch-modifier *(SP fetch-modifier) ")"] after the items.
+bool fetch_modifiers(Cursor &c, ImapCommand &cmd);
 // "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key), after "SEARCH" (imap-parser-search.cpp).
 bool search_command(Cursor &c, ImapCommand &cmd);
 

@@ -41,8 +41,17 @@ std::optional<std::string> ImapSession::open_mailbox(const ImapCommand &cmd, Mai
 void ImapSession::select(const ImapCommand &cmd)
 {
 	bool read_only = cmd.verb == ImapVerb::examine;
-	if (state_ == State::selected)
+	if (cmd.qresync && !qresync_) {
+		tagged(cmd.tag, "BAD", "QRESYNC is not enabled"); // RFC 7162 3.2.5
+		return;
+	}
+	if (state_ == State::selected) {
 		close_mailbox();
+		// RFC 7162 3.2.11: the responses that follow are the new mailbox's.
+		untagged("OK [CLOSED] Previous mailbox closed");
+	}
+	if (cmd.select_condstore || cmd.qresync)
+		condstore_ = true;
 	std::string name = cmd.args[0];
 	// A viewer before the mailbox is read: an expunge from then on is held for what this
 	// session is about to show.
@@ -65,7 +74,7 @@ void ImapSession::select(const ImapCommand &cmd)
 	view_.clear();
 	std::size_t recent = 0, first_unseen = 0;
 	for (const auto &m : mailbox_.messages()) {
-		ViewMessage v{m.uid, m.flags, m.uid >= first_recent, false};
+		ViewMessage v{m.uid, m.flags, m.uid >= first_recent, false, m.modseq};
 		recent += v.recent ? 1 : 0;
 		view_.push_back(std::move(v));
 		if (first_unseen == 0 && m.flags.find('S') == std::string::npos)
@@ -86,6 +95,22 @@ void ImapSession::select(const ImapCommand &cmd)
 	untagged("OK [UIDNEXT " + std::to_string(mailbox_.next_uid()) + "] Predicted next UID");
 	untagged("OK [PERMANENTFLAGS (" + (read_only ? std::string() : imap_system_flags() + keywords + " \\*") +
 		 ")] Flags permitted");
+	untagged("OK [HIGHESTMODSEQ " + std::to_string(mailbox_.highest_modseq()) + "] Highest");
+	if (cmd.qresync && cmd.qresync->uidvalidity == mailbox_.uidvalidity()) {
+		// RFC 7162 3.2.5: what was expunged, then what changed since the client's modseq.
+		// seq-match-data only helps a server that would otherwise have to guess which UIDs the
+		// client knows; here every UID the mailbox does not hold is reported, so it is unused.
+		SequenceSet all;
+		all.ranges.push_back({1, 0});
+		std::string gone = vanished_uids(cmd.qresync->known_uids ? *cmd.qresync->known_uids : all);
+		if (!gone.empty())
+			untagged("VANISHED (EARLIER) " + gone);
+		for (std::size_t i = 0; i < view_.size(); i++) {
+			if (view_[i].modseq > cmd.qresync->modseq)
+				untagged(std::to_string(i + 1) + " FETCH (UID " + std::to_string(view_[i].uid) + " FLAGS (" +
+					 flags_of(view_[i]) + ") " + modseq_item(view_[i].modseq) + ")");
+		}
+	}
 	tagged(cmd.tag, "OK", read_only ? "[READ-ONLY] Examine completed" : "[READ-WRITE] Select completed");
 }
 
@@ -106,6 +131,8 @@ void ImapSession::status(const ImapCommand &cmd)
 	Mailbox mb;
 	if (!open_mailbox(cmd, mb))
 		return;
+	if (std::find(cmd.status_items.begin(), cmd.status_items.end(), "HIGHESTMODSEQ") != cmd.status_items.end())
+		condstore_ = true; // RFC 7162 3.1: a CONDSTORE enabling command
 	untagged("STATUS " + imap_quote(name) + " (" + status_values(mb, cmd.status_items) + ")");
 	done_ok(cmd, "Status completed");
 }
@@ -130,6 +157,8 @@ std::string ImapSession::status_values(const Mailbox &mb, const std::vector<std:
 			value = mb.uidvalidity();
 		else if (item == "UNSEEN")
 			value = unseen;
+		else if (item == "HIGHESTMODSEQ")
+			value = mb.highest_modseq();
 		else
 			continue;
 		items += (items.empty() ? "" : " ") + item + " " + std::to_string(value);

@@ -118,6 +118,7 @@ constexpr NamedAtt simple_atts[] = {
 	{"RFC822.TEXT", FetchAtt::Kind::rfc822_text},
 	{"ENVELOPE", FetchAtt::Kind::envelope},
 	{"BODYSTRUCTURE", FetchAtt::Kind::bodystructure},
+	{"MODSEQ", FetchAtt::Kind::modseq},
 };
 
 void add_simple(std::vector<FetchAtt> &out, FetchAtt::Kind kind)
@@ -203,6 +204,42 @@ bool imap_grammar::fetch_spec(Cursor &c, std::vector<FetchAtt> &out)
 	return c.close_paren();
 }
 
+// fetch-modifier = "CHANGEDSINCE" SP mod-sequence-valzer / "VANISHED" (RFC 7162 3.1.4.1, 3.2.6);
+// each at most once, VANISHED only in UID FETCH and with CHANGEDSINCE.
+bool imap_grammar::fetch_modifiers(Cursor &c, ImapCommand &cmd)
+{
+	if (!c.accept(' '))
+		return true;
+	if (!c.expect('(', "FETCH modifiers expected"))
+		return false;
+	do {
+		std::string_view name;
+		if (!c.atom(name))
+			return false;
+		if (equal_nocase(name, "CHANGEDSINCE")) {
+			std::uint64_t n = 0;
+			if (cmd.changedsince)
+				return c.fail("CHANGEDSINCE given twice");
+			if (!c.sp() || !c.modseq(n, true))
+				return false;
+			cmd.changedsince = n;
+		} else if (equal_nocase(name, "VANISHED")) {
+			if (cmd.vanished)
+				return c.fail("VANISHED given twice");
+			cmd.vanished = true;
+		} else {
+			return c.fail("unknown FETCH modifier");
+		}
+	} while (c.accept(' '));
+	if (!c.close_paren())
+		return false;
+	if (cmd.vanished && !cmd.uid)
+		return c.fail("VANISHED needs UID FETCH");
+	if (cmd.vanished && !cmd.changedsince)
+		return c.fail("VANISHED needs CHANGEDSINCE");
+	return true;
+}
+
 std::string FetchAtt::response_name() const
 {
 	switch (kind) {
@@ -216,6 +253,7 @@ std::string FetchAtt::response_name() const
 	case Kind::envelope: return "ENVELOPE";
 	case Kind::body: return "BODY";
 	case Kind::bodystructure: return "BODYSTRUCTURE";
+	case Kind::modseq: return "MODSEQ";
 	case Kind::body_section:
 	case Kind::binary:
 	case Kind::binary_size: break;

@@ -12,7 +12,7 @@ namespace {
 
 using namespace imap_grammar;
 
-enum class KeyArg { none, astring, date, number, keyword, header, not_, or_, uid };
+enum class KeyArg { none, astring, date, number, keyword, header, not_, or_, uid, modseq };
 
 struct KeySpec {
 	const char *name;
@@ -56,7 +56,39 @@ constexpr KeySpec search_keys[] = {
 	{"NOT", SearchKey::Op::not_, KeyArg::not_},
 	{"OR", SearchKey::Op::or_, KeyArg::or_},
 	{"UID", SearchKey::Op::uid, KeyArg::uid},
+	{"MODSEQ", SearchKey::Op::modseq, KeyArg::modseq},
 };
+
+// search-modsequence = "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+// (RFC 7162 3.1.5), after "MODSEQ" SP. entry-name is "/flags/<flag>" quoted; maild keeps one
+// modseq per message, so the entry narrows nothing and is only checked.
+bool search_modseq(Cursor &c, SearchKey &key)
+{
+	if (c.peek() == '"') {
+		std::string entry;
+		if (!c.quoted(entry))
+			return false;
+		std::string_view flag(entry);
+		if (flag.size() <= 7 || !equal_nocase(flag.substr(0, 7), "/flags/"))
+			return c.fail("invalid MODSEQ entry name");
+		flag.remove_prefix(7);
+		std::size_t i = flag[0] == '\\' ? 1 : 0;
+		if (i == flag.size())
+			return c.fail("invalid MODSEQ entry name");
+		for (; i < flag.size(); i++) {
+			if (!is_atom_char(static_cast<unsigned char>(flag[i])))
+				return c.fail("invalid MODSEQ entry name");
+		}
+		std::string_view type;
+		if (!c.sp() || !c.atom(type))
+			return false;
+		if (!equal_nocase(type, "priv") && !equal_nocase(type, "shared") && !equal_nocase(type, "all"))
+			return c.fail("invalid MODSEQ entry type");
+		if (!c.sp())
+			return false;
+	}
+	return c.modseq(key.number, true);
+}
 
 // date: date-text or DQUOTE date-text DQUOTE.
 bool search_date(Cursor &c, std::int64_t &day)
@@ -117,6 +149,8 @@ bool search_key_argument(Cursor &c, SearchKey &key, KeyArg arg, int depth)
 		return search_child(c, key, depth) && c.sp() && search_child(c, key, depth);
 	case KeyArg::uid:
 		return c.sequence_set(key.set);
+	case KeyArg::modseq:
+		return search_modseq(c, key);
 	}
 	return c.fail("invalid search key");
 }

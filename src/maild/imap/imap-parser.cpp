@@ -19,6 +19,25 @@ bool store_command(Cursor &c, ImapCommand &cmd)
 {
 	if (!c.sp() || !c.sequence_set(cmd.set) || !c.sp())
 		return false;
+	// store-modifiers = "(" store-modifier *(SP store-modifier) ")" SP; the one there is:
+	// "UNCHANGEDSINCE" SP mod-sequence-valzer (RFC 7162 3.1.3).
+	if (c.accept('(')) {
+		do {
+			std::string_view name;
+			std::uint64_t n = 0;
+			if (!c.atom(name))
+				return false;
+			if (!equal_nocase(name, "UNCHANGEDSINCE"))
+				return c.fail("unknown STORE modifier");
+			if (cmd.unchangedsince)
+				return c.fail("UNCHANGEDSINCE given twice");
+			if (!c.sp() || !c.modseq(n, true))
+				return false;
+			cmd.unchangedsince = n;
+		} while (c.accept(' '));
+		if (!c.close_paren() || !c.sp())
+			return false;
+	}
 	// store-att-flags: (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
 	if (c.accept('+'))
 		cmd.store_mode = ImapCommand::StoreMode::add;
@@ -138,7 +157,7 @@ bool status_att_list(Cursor &c, std::vector<std::string> &items)
 			return false;
 		std::string name = upper_copy(item);
 		if (name != "MESSAGES" && name != "RECENT" && name != "UIDNEXT" && name != "UIDVALIDITY" &&
-		    name != "UNSEEN")
+		    name != "UNSEEN" && name != "HIGHESTMODSEQ")
 			return c.fail("invalid status item");
 		items.push_back(std::move(name));
 	} while (c.accept(' '));
@@ -225,6 +244,66 @@ bool status_command(Cursor &c, ImapCommand &cmd)
 	return c.sp() && c.mailbox(cmd.args.back()) && c.sp() && status_att_list(c, cmd.status_items);
 }
 
+// SELECT/EXAMINE's [SP "(" select-param *(SP select-param) ")"] after the mailbox, the
+// parameters being RFC 7162's "CONDSTORE" and "QRESYNC" SP "(" uidvalidity SP
+// mod-sequence-value [SP known-uids] [SP seq-match-data] ")", seq-match-data being
+// "(" known-sequence-set SP known-uid-set ")". Each at most once.
+bool select_params(Cursor &c, ImapCommand &cmd)
+{
+	if (!c.accept(' '))
+		return true;
+	if (!c.expect('(', "SELECT parameters expected"))
+		return false;
+	// known-uids, known-sequence-set and known-uid-set are sequence sets without "*" (or "$").
+	auto set = [&c](std::optional<SequenceSet> &out) {
+		if (c.peek() == '$')
+			return c.fail("invalid sequence set");
+		out.emplace();
+		if (!c.sequence_set(*out))
+			return false;
+		for (const auto &r : out->ranges) {
+			if (r.first == 0 || r.last == 0)
+				return c.fail("\"*\" is not allowed in QRESYNC's sets");
+		}
+		return true;
+	};
+	do {
+		std::string_view name;
+		if (!c.atom(name))
+			return false;
+		if (equal_nocase(name, "CONDSTORE")) {
+			if (cmd.select_condstore)
+				return c.fail("CONDSTORE given twice");
+			cmd.select_condstore = true;
+			continue;
+		}
+		if (!equal_nocase(name, "QRESYNC"))
+			return c.fail("unknown SELECT parameter");
+		if (cmd.qresync)
+			return c.fail("QRESYNC given twice");
+		ImapCommand::Qresync &q = cmd.qresync.emplace();
+		std::uint64_t uidvalidity = 0;
+		if (!c.sp() || !c.expect('(', "QRESYNC parameters expected") || !c.number(uidvalidity, max_number, true) ||
+		    !c.sp() || !c.modseq(q.modseq, false))
+			return false;
+		q.uidvalidity = static_cast<std::uint32_t>(uidvalidity);
+		bool more = c.accept(' ');
+		if (more && c.peek() != '(') {
+			if (!set(q.known_uids))
+				return false;
+			more = c.accept(' ');
+		}
+		if (more) {
+			if (!c.expect('(', "seq-match-data expected") || !set(q.known_seqs) || !c.sp() ||
+			    !set(q.known_seq_uids) || !c.close_paren())
+				return false;
+		}
+		if (!c.close_paren())
+			return false;
+	} while (c.accept(' '));
+	return c.close_paren();
+}
+
 bool mailbox_args(Cursor &c, ImapCommand &cmd, int count)
 {
 	for (int i = 0; i < count; i++) {
@@ -301,6 +380,7 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 		return status_command(c, cmd);
 	case ImapVerb::select:
 	case ImapVerb::examine:
+		return mailbox_args(c, cmd, 1) && select_params(c, cmd);
 	case ImapVerb::create:
 	case ImapVerb::delete_:
 	case ImapVerb::subscribe:
@@ -313,7 +393,7 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 	case ImapVerb::search:
 		return search_command(c, cmd);
 	case ImapVerb::fetch:
-		return c.sp() && c.sequence_set(cmd.set) && c.sp() && fetch_spec(c, cmd.fetch);
+		return c.sp() && c.sequence_set(cmd.set) && c.sp() && fetch_spec(c, cmd.fetch) && fetch_modifiers(c, cmd);
 	case ImapVerb::store:
 		return store_command(c, cmd);
 	case ImapVerb::copy:

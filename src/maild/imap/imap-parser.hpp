@@ -42,7 +42,8 @@ struct FetchAtt {
 	enum class Kind {
 		uid, flags, internaldate, rfc822_size, rfc822, rfc822_header, rfc822_text, envelope,
 		body /* plain BODY, non-extensible structure */, bodystructure, body_section,
-		binary /* BINARY[part], RFC 3516 */, binary_size /* BINARY.SIZE[part] */
+		binary /* BINARY[part], RFC 3516 */, binary_size /* BINARY.SIZE[part] */,
+		modseq /* MODSEQ, RFC 7162 3.1.4 */
 	};
 	Kind kind = Kind::uid;
 	bool peek = false;               // BODY.PEEK[...], BINARY.PEEK[...]
@@ -65,12 +66,13 @@ struct SearchKey {
 		header, from, to, cc, bcc, subject, body, text,
 		not_, or_, and_, // children: not_ 1, or_ 2, and_ any number (a parenthesised list or the top level)
 		sequence, uid,
+		modseq, // RFC 7162 3.1.5: the message's modseq is at least `number` (any entry name)
 		nothing // matches no message: what an empty "$" becomes (the parser never makes it)
 	};
 	Op op = Op::all;
 	std::string str;          // keyword, search string; for header: the field name, upper-cased
 	std::string value;        // header: the string to find
-	std::uint64_t number = 0; // larger/smaller
+	std::uint64_t number = 0; // larger/smaller/modseq
 	std::int64_t day = 0;     // since/before/on/sent*: days since 1970-01-01 of the given date
 	                          // (dd-Mon-yyyy, 1 or 2 digit day, quoted or not)
 	SequenceSet set;          // sequence / uid
@@ -88,6 +90,14 @@ enum class ImapVerb {
 	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */
 };
 
+// SELECT/EXAMINE's QRESYNC parameter (RFC 7162 3.2.5).
+struct QresyncParams {
+	std::uint32_t uidvalidity = 0;
+	std::uint64_t modseq = 0;
+	std::optional<SequenceSet> known_uids;
+	std::optional<SequenceSet> known_seqs, known_seq_uids; // seq-match-data
+};
+
 struct ImapCommand {
 	std::string tag;
 	ImapVerb verb = ImapVerb::unknown;
@@ -101,6 +111,7 @@ struct ImapCommand {
 		// A mailbox argument (not LIST's reference or pattern) that is "inbox" in any case is
 		// given as "INBOX", since INBOX is case-insensitive (RFC 3501 5.1).
 	std::vector<std::string> status_items; // upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN
+	                                       // HIGHESTMODSEQ
 	                                       // (STATUS, and LIST's RETURN (STATUS (...)))
 	// LIST-EXTENDED (RFC 5258): selection and return options, and every pattern (args[1] is the
 	// first). SPECIAL-USE is RFC 6154's, STATUS RFC 5819's.
@@ -133,6 +144,14 @@ struct ImapCommand {
 		bool binary = false;
 	};
 	std::vector<AppendMessage> append_messages;
+	// CONDSTORE and QRESYNC (RFC 7162), as modifiers of SELECT/EXAMINE, FETCH and STORE.
+	// Modseqs are 63-bit: 0 only where the grammar has mod-sequence-valzer.
+	using Qresync = QresyncParams;
+	bool select_condstore = false;              // SELECT/EXAMINE mailbox (CONDSTORE)
+	std::optional<Qresync> qresync;             // SELECT/EXAMINE mailbox (QRESYNC (...))
+	std::optional<std::uint64_t> changedsince;   // FETCH ... (CHANGEDSINCE n)
+	bool vanished = false;                       // UID FETCH ... (CHANGEDSINCE n VANISHED)
+	std::optional<std::uint64_t> unchangedsince; // STORE set (UNCHANGEDSINCE n) ...
 	const char *error = nullptr; // set when the command is malformed: a short reply text for
 	                             // "tag BAD <error>"; never holds client bytes
 };

@@ -64,10 +64,23 @@ bool ImapSession::sync(bool allow_expunge, bool reload)
 		return sync_pending_;
 	};
 	const auto &messages = mailbox_.messages();
+	// After ENABLE QRESYNC, expunges go out as one VANISHED line (RFC 7162 3.2.10), before
+	// any line that numbers messages after them; the UIDs are out of the view once collected.
+	std::vector<std::uint32_t> vanished;
+	auto flush_vanished = [&] {
+		if (!vanished.empty())
+			untagged("VANISHED " + sequence_set_text(vanished));
+		vanished.clear();
+	};
 	while (i < view_.size()) {
 		ViewMessage &v = view_[i];
 		auto at = mailbox_.find(v.uid);
 		if (!at) {
+			if (allow_expunge && qresync_) {
+				vanished.push_back(v.uid);
+				view_.erase(view_.begin() + static_cast<std::ptrdiff_t>(i));
+				continue;
+			}
 			if (allow_expunge) {
 				if (full())
 					return false;
@@ -76,14 +89,21 @@ bool ImapSession::sync(bool allow_expunge, bool reload)
 				continue;
 			}
 			v.expunged = true;
-		} else if (messages[*at].flags != v.letters) {
+		} else if (messages[*at].flags != v.letters || (condstore_ && messages[*at].modseq > v.modseq)) {
+			flush_vanished();
 			if (full())
 				return false;
 			v.letters = messages[*at].flags;
-			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + "))");
+			v.modseq = messages[*at].modseq;
+			// Once CONDSTORE is enabled, flag updates carry the modseq (RFC 7162 3.1.4).
+			untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + flags_of(v) + ")" +
+				 (condstore_ ? " " + modseq_item(v.modseq) : std::string()) + ")");
+		} else {
+			v.modseq = std::max(v.modseq, messages[*at].modseq);
 		}
 		i++;
 	}
+	flush_vanished();
 	// Whatever another session expunged and this client has now been told of (or never saw) is
 	// no longer kept for it.
 	if (allow_expunge)
@@ -143,7 +163,7 @@ void ImapSession::sync_new(std::size_t first)
 	std::size_t recent = 0;
 	for (auto it = messages.begin() + static_cast<std::ptrdiff_t>(first); it != messages.end(); ++it) {
 		bool is_recent = it->uid >= mailbox_.first_recent_uid();
-		view_.push_back({it->uid, it->flags, is_recent, false});
+		view_.push_back({it->uid, it->flags, is_recent, false, it->modseq});
 		recent += is_recent ? 1 : 0;
 	}
 	view_max_uid_ = view_.back().uid;
@@ -211,6 +231,8 @@ public:
 
 private:
 	std::string next_flags(const std::string &current) const;
+	// Gives the changes stored_ holds their modseqs (one uidlist write), then reports them.
+	void commit_slice();
 	void finish();
 
 	ImapSession &s_;
@@ -220,6 +242,8 @@ private:
 	std::string letters_;
 	bool expunged_ = false; // some message is gone from the store
 	int failure_ = 0;       // errno of a rename that failed for another reason
+	std::vector<std::size_t> stored_;    // view indexes stored since the last commit_slice()
+	std::vector<std::uint32_t> modified_; // UNCHANGEDSINCE failed: sequence numbers, or UIDs for UID STORE
 };
 
 std::string ImapSession::StoreJob::next_flags(const std::string &current) const
@@ -240,10 +264,21 @@ std::string ImapSession::StoreJob::next_flags(const std::string &current) const
 	return next;
 }
 
+// Renames first, then one uidlist write for up to `batch` of them, then their FETCH lines: a
+// modseq reaches the client only once it is on disk, so a crash never takes back one a client
+// has seen (renames cut off by a crash get new modseqs at the next open()). The batch bounds
+// what one write queues past the output's bound (about 50 KiB); a silent STORE without
+// CONDSTORE reports nothing and writes the uidlist once, at its end. So a STORE on n messages
+// costs its n renames plus ceil(n / 1024) rewrites of the uidlist (1 when silent), each a read,
+// a write and an fsync of a list of O(messages) bytes.
 bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 {
+	constexpr std::size_t batch = 1024;
 	Mailbox &mailbox = s_.mailbox_;
+	bool reports = !cmd_.silent || s_.condstore_;
 	while (next_ < indexes_.size()) {
+		if (reports && stored_.size() >= batch)
+			commit_slice();
 		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
 			return false;
 		std::size_t i = indexes_[next_++];
@@ -253,6 +288,11 @@ bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 		// succeeds and changes nothing, without a FETCH reply (RFC 2180 4.2).
 		if (v.expunged || !at) {
 			expunged_ = expunged_ || !s_.held(v);
+			continue;
+		}
+		// RFC 7162 3.1.3: a message changed since the client's modseq is left as it is.
+		if (cmd_.unchangedsince && mailbox.messages()[*at].modseq > *cmd_.unchangedsince) {
+			modified_.push_back(static_cast<std::uint32_t>(cmd_.uid ? v.uid : i + 1));
 			continue;
 		}
 		// A rename that fails with ENOENT means someone else renamed (a flag change) or
@@ -282,15 +322,48 @@ bool ImapSession::StoreJob::step(std::chrono::steady_clock::time_point until)
 				break;
 			}
 		}
-		if (!done)
-			continue;
-		v.letters = mailbox.messages()[*at].flags;
-		if (!cmd_.silent)
-			s_.untagged(std::to_string(i + 1) + " FETCH (FLAGS (" + s_.flags_of(v) + ")" +
-				    (cmd_.uid ? " UID " + std::to_string(v.uid) : std::string()) + ")");
+		if (done)
+			stored_.push_back(i);
 	}
+	commit_slice();
 	finish();
 	return true;
+}
+
+void ImapSession::StoreJob::commit_slice()
+{
+	Mailbox &mailbox = s_.mailbox_;
+	std::string error;
+	bool committed = mailbox.commit_flags(error);
+	if (!committed) {
+		// The files carry the new flags; the next open() gives them their modseqs, which
+		// sync() then reports. No modseq goes out before that: it would be the old one.
+		log_line(LogLevel::error, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+		failure_ = EIO;
+	}
+	for (std::size_t i : stored_) {
+		ViewMessage &v = s_.view_[i];
+		auto at = mailbox.find(v.uid);
+		if (!at)
+			continue;
+		const MessageFile &m = mailbox.messages()[*at];
+		v.letters = m.flags;
+		if (committed)
+			v.modseq = m.modseq;
+		std::string uid = cmd_.uid ? "UID " + std::to_string(v.uid) : std::string();
+		std::string modseq = s_.condstore_ && committed ? modseq_item(v.modseq) : std::string();
+		std::string items;
+		if (!cmd_.silent)
+			items = "FLAGS (" + s_.flags_of(v) + ")";
+		// RFC 7162 3.1.3: with CONDSTORE the FETCH goes out even for .SILENT, with MODSEQ.
+		for (const std::string *part : {&uid, &modseq}) {
+			if (!part->empty())
+				items += (items.empty() ? "" : " ") + *part;
+		}
+		if (!cmd_.silent || !modseq.empty())
+			s_.untagged(std::to_string(i + 1) + " FETCH (" + items + ")");
+	}
+	stored_.clear();
 }
 
 // The reply: a failure other than a vanished message comes first, as it is what the client
@@ -307,6 +380,8 @@ void ImapSession::StoreJob::finish()
 		s_.tagged(cmd_.tag, "NO", "[SERVERBUG] Cannot change flags");
 	else if (expunged_)
 		s_.tagged(cmd_.tag, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile");
+	else if (!modified_.empty())
+		s_.tagged(cmd_.tag, "OK", "[MODIFIED " + sequence_set_text(modified_) + "] Conditional STORE failed");
 	else
 		s_.tagged(cmd_.tag, "OK", "Store completed");
 }
@@ -317,6 +392,8 @@ void ImapSession::store(const ImapCommand &cmd)
 	std::vector<std::size_t> indexes;
 	if (!resolve(cmd, indexes))
 		return;
+	if (cmd.unchangedsince)
+		condstore_ = true; // RFC 7162 3.1: a CONDSTORE enabling command
 	std::string error;
 	std::size_t known = keywords_.names.size();
 	auto letters = letters_for_flags(cmd.flags, keywords_, mailbox_.dir(),
@@ -562,6 +639,8 @@ bool matches(const SearchKey &key, SearchTarget &t)
 		return key.set.contains(t.seq, t.max_seq);
 	case Op::uid:
 		return key.set.contains(t.file->uid, t.max_uid);
+	case Op::modseq:
+		return t.file->modseq >= key.number;
 	case Op::nothing:
 		return false;
 	default:
@@ -572,6 +651,12 @@ bool matches(const SearchKey &key, SearchTarget &t)
 // Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
 // keyword matches nothing (value stays empty, a letter no message has). "$" becomes the saved
 // UIDs, whether written as a sequence set or after UID.
+bool has_modseq_key(const SearchKey &key)
+{
+	return key.op == SearchKey::Op::modseq ||
+	       std::any_of(key.children.begin(), key.children.end(), has_modseq_key);
+}
+
 void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vector<std::uint32_t> &saved)
 {
 	if (key.op == SearchKey::Op::keyword || key.op == SearchKey::Op::unkeyword) {
@@ -598,7 +683,10 @@ void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vec
 // its bound.
 class ImapSession::SearchJob final : public SlicedCommand {
 public:
-	SearchJob(ImapSession &s, const ImapCommand &cmd, SearchKey key) : s_(s), cmd_(cmd), key_(std::move(key)) {}
+	SearchJob(ImapSession &s, const ImapCommand &cmd, SearchKey key)
+		: s_(s), cmd_(cmd), key_(std::move(key)), modseq_(has_modseq_key(key_))
+	{
+	}
 	bool step(std::chrono::steady_clock::time_point until) override;
 
 private:
@@ -611,6 +699,11 @@ private:
 	// With RETURN (ESEARCH, SAVE) the matches are kept, as sequence numbers or UIDs, for the
 	// one ESEARCH line at the end: at most one per message in view.
 	std::vector<std::uint32_t> found_;
+	// With a MODSEQ key, the reply ends in the highest modseq of what it returns (RFC 7162
+	// 3.1.5): of every match, or (ESEARCH) of each match in found_.
+	bool modseq_ = false;
+	std::uint64_t max_modseq_ = 0;
+	std::vector<std::uint64_t> found_modseqs_;
 	void finish_esearch();
 };
 
@@ -645,6 +738,16 @@ void ImapSession::SearchJob::finish_esearch()
 		line += " ALL " + sequence_set_text(found_);
 	if (want & ImapCommand::ret_count)
 		line += " COUNT " + std::to_string(found_.size());
+	if (modseq_ && !found_.empty()) {
+		// Of the messages the reply names: MIN and MAX alone name just those two.
+		std::uint64_t highest = 0;
+		for (std::size_t k = 0; k < found_.size(); k++) {
+			if ((want & (ImapCommand::ret_all | ImapCommand::ret_count)) ||
+			    (k == 0 && (want & ImapCommand::ret_min)) || (k + 1 == found_.size() && (want & ImapCommand::ret_max)))
+				highest = std::max(highest, found_modseqs_[k]);
+		}
+		line += " MODSEQ " + std::to_string(highest);
+	}
 	s_.untagged(line);
 }
 
@@ -683,15 +786,19 @@ bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 		if (!matches(key_, t))
 			continue;
 		auto number = static_cast<std::uint32_t>(cmd_.uid ? v.uid : i + 1);
-		if (esearch)
+		max_modseq_ = std::max(max_modseq_, t.file->modseq);
+		if (esearch) {
 			found_.push_back(number);
-		else
+			if (modseq_)
+				found_modseqs_.push_back(t.file->modseq);
+		} else {
 			s_.conn_.send(" " + std::to_string(number));
+		}
 	}
 	if (esearch)
 		finish_esearch();
 	else
-		s_.conn_.send("\r\n");
+		s_.conn_.send(modseq_ && max_modseq_ > 0 ? " (MODSEQ " + std::to_string(max_modseq_) + ")\r\n" : "\r\n");
 	s_.done_ok(cmd_, "Search completed");
 	return true;
 }
@@ -711,6 +818,8 @@ void ImapSession::search(const ImapCommand &cmd)
 		return;
 	}
 	SearchKey key = cmd.search;
+	if (has_modseq_key(key))
+		condstore_ = true; // RFC 7162 3.1: a CONDSTORE enabling command
 	resolve_search_key(key, keywords_, saved_uids_);
 	sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(key));
 }

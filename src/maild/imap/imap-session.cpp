@@ -20,7 +20,7 @@ ImapSession::~ImapSession()
 std::string ImapSession::capabilities(const ImapLimits &limits)
 {
 	return "IMAP4rev1 LITERAL+ MULTIAPPEND SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE BINARY ESEARCH "
-	       "SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE APPENDLIMIT=" +
+	       "SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CONDSTORE QRESYNC APPENDLIMIT=" +
 	       std::to_string(limits.append_limit) + " AUTH=PLAIN";
 }
 

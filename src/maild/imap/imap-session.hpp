@@ -1,5 +1,5 @@
 // An IMAP4rev1 session (RFC 3501, with LITERAL+, MULTIAPPEND, SASL-IR, UIDPLUS, IDLE, NAMESPACE,
-// UNSELECT, CHILDREN, APPENDLIMIT) over one Connection.
+// UNSELECT, CHILDREN, APPENDLIMIT, CONDSTORE, QRESYNC) over one Connection.
 //
 // Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
 // the next n bytes part of it (Connection::read_raw). APPEND's message literals never enter
@@ -77,6 +77,9 @@ private:
 		std::string letters; // Maildir flag letters as last told to the client
 		bool recent = false;
 		bool expunged = false; // gone from disk, EXPUNGE not yet sent
+		// The modseq that goes with `letters`: kept up to date whether CONDSTORE is enabled or
+		// not, so that enabling it later does not report every message as changed.
+		std::uint64_t modseq = 0;
 	};
 	struct FetchJob;
 	class CopyJob;   // imap-copy.cpp
@@ -134,6 +137,10 @@ private:
 	void id(const ImapCommand &cmd);
 	void enable(const ImapCommand &cmd);
 	void check(const ImapCommand &cmd);
+	// CONDSTORE and QRESYNC (RFC 7162): "MODSEQ (n)" for a FETCH response; the UIDs of `uids`
+	// (ranges, "*" meaning the mailbox's last UID) the mailbox no longer holds, as a set.
+	static std::string modseq_item(std::uint64_t modseq);
+	std::string vanished_uids(const SequenceSet &uids) const;
 	void close_or_unselect(const ImapCommand &cmd);
 	void append_without_literal(const ImapCommand &cmd);
 
@@ -255,6 +262,9 @@ private:
 
 	std::string user_;
 	std::string user_root_;
+	// RFC 7162: enabled by ENABLE or by the first command that uses it, for the whole session.
+	bool condstore_ = false;
+	bool qresync_ = false; // implies condstore_
 
 	// Selected mailbox.
 	std::string mailbox_name_;

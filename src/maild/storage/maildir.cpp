@@ -318,16 +318,35 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 	}
 
 	std::vector<UidlistEntry> kept;
+	std::uint64_t &highest = mb.list_.highest_modseq;
+	bool gone = false;
 	for (auto &e : mb.list_.entries) {
 		auto it = by_base.find(e.base);
 		if (it == by_base.end()) {
-			changed = true; // expunged by someone else
+			changed = gone = true; // expunged by someone else
 			continue;
 		}
-		mb.messages_.push_back({e.uid, e.vsize, e.base, it->second});
+		// A flag change nobody gave a modseq yet: someone renamed the file behind our back,
+		// or a session's change did not reach commit_flags() (a crash in between).
+		std::string now = uidlist_flags(it->second);
+		if (!e.has_flags || e.flags != now) {
+			// In a list from before modseqs, the flags as they are now are those of modseq 1,
+			// written at once so that the next rename is seen as a change.
+			if (e.has_flags)
+				e.modseq = ++highest;
+			e.has_flags = true;
+			e.flags = std::move(now);
+			changed = true;
+		}
+		MessageFile m{e.uid, e.vsize, e.base, it->second};
+		m.modseq = e.modseq;
+		m.modseq_flags = e.flags;
+		mb.messages_.push_back(std::move(m));
 		by_base.erase(it);
 		kept.push_back(std::move(e));
 	}
+	if (gone)
+		++highest; // RFC 7162: an expunge is a change of the mailbox
 
 	for (const auto &base : unknown_in_order(dir, by_base)) {
 		MessageFile m{0, 0, base, by_base[base]};
@@ -340,7 +359,9 @@ bool Mailbox::open_locked(const std::string &dir, Mailbox &out, std::string &err
 			return false;
 		}
 		m.uid = mb.list_.next_uid++;
-		kept.push_back({m.uid, m.vsize, m.base});
+		m.modseq = ++highest;
+		m.modseq_flags = uidlist_flags(m.flags);
+		kept.push_back({m.uid, m.vsize, m.modseq, m.modseq_flags, m.base});
 		mb.messages_.push_back(std::move(m));
 		changed = true;
 	}
@@ -495,12 +516,15 @@ bool Mailbox::add(const std::string &file, std::uint64_t vsize, std::string_view
 	struct timespec times[2] = {{static_cast<time_t>(mtime), 0}, {static_cast<time_t>(mtime), 0}};
 	utimensat(AT_FDCWD, file.c_str(), times, 0); // only the internal date is lost on failure
 	MessageFile m{list_.next_uid, vsize, unique_base(vsize), maildir_flags(maildir_file_name("", flags))};
+	m.modseq = list_.highest_modseq + 1;
+	m.modseq_flags = uidlist_flags(m.flags);
 	std::string path = path_of(m);
 	if (rename(file.c_str(), path.c_str()) < 0) {
 		error = errno_text(file);
 		return false;
 	}
 	list_.next_uid++;
+	list_.highest_modseq++;
 	uid = m.uid;
 	messages_.push_back(std::move(m));
 	if (!save(error)) {
@@ -508,6 +532,7 @@ bool Mailbox::add(const std::string &file, std::uint64_t vsize, std::string_view
 		unlink(path.c_str());
 		messages_.pop_back();
 		list_.entries.pop_back();
+		list_.highest_modseq--;
 		dirty_ = true;
 		return false;
 	}
@@ -551,13 +576,14 @@ bool Mailbox::add_many(const std::vector<MessageFile> &files, std::vector<std::u
 	}
 	std::uint32_t first = list.next_uid;
 	for (const auto &f : files)
-		list.entries.push_back({list.next_uid++, f.vsize, f.base});
+		list.entries.push_back({list.next_uid++, f.vsize, ++list.highest_modseq, uidlist_flags(f.flags), f.base});
 	if (!write_list(list, error))
 		return false;
 	// This object now lags behind the disk (others' changes, the new messages' flags): the
 	// next refresh() reads it all again.
 	list_.uidvalidity = list.uidvalidity;
 	list_.next_uid = list.next_uid;
+	list_.highest_modseq = list.highest_modseq;
 	dirty_ = true;
 	for (std::size_t i = 0; i < files.size(); i++)
 		uids.push_back(first + static_cast<std::uint32_t>(i));
@@ -630,7 +656,7 @@ void Mailbox::save_entries()
 {
 	list_.entries.clear();
 	for (const auto &m : messages_)
-		list_.entries.push_back({m.uid, m.vsize, m.base});
+		list_.entries.push_back({m.uid, m.vsize, m.modseq, m.modseq_flags, m.base});
 }
 
 bool Mailbox::save(std::string &error)
@@ -667,6 +693,51 @@ bool Mailbox::set_flags(std::size_t index, std::string_view flags, std::string &
 		m.flags = old;
 		return false;
 	}
+	pending_.push_back(m.uid);
+	return true;
+}
+
+bool Mailbox::commit_flags(std::string &error)
+{
+	if (pending_.empty())
+		return true;
+	std::vector<std::uint32_t> uids = std::move(pending_);
+	pending_.clear();
+	std::sort(uids.begin(), uids.end());
+	uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+	MailboxLock lock(dir_);
+	Uidlist list;
+	if (!read_uidlist(dir_, list) || list.uidvalidity != list_.uidvalidity) {
+		// Damaged or made anew meanwhile: open() gives the changed files their modseqs.
+		Mailbox fresh;
+		if (!open_locked(dir_, fresh, error))
+			return false;
+		*this = std::move(fresh);
+		return true;
+	}
+	list.highest_modseq = std::max(list.highest_modseq, list_.highest_modseq);
+	for (std::uint32_t uid : uids) {
+		auto i = find(uid);
+		auto e = std::lower_bound(list.entries.begin(), list.entries.end(), uid,
+					  [](const UidlistEntry &x, std::uint32_t u) { return x.uid < u; });
+		if (!i || e == list.entries.end() || e->uid != uid)
+			continue; // expunged meanwhile
+		MessageFile &m = messages_[*i];
+		std::string now = uidlist_flags(m.flags);
+		// Another session's open() may have seen the rename and given the modseq already.
+		if (!e->has_flags || e->flags != now) {
+			e->modseq = ++list.highest_modseq;
+			e->has_flags = true;
+			e->flags = now;
+		}
+		m.modseq = e->modseq;
+		m.modseq_flags = std::move(now);
+	}
+	if (!write_list(list, error))
+		return false;
+	list_.highest_modseq = list.highest_modseq;
+	// Others' changes in the list just read are not in messages_: the next refresh() reads.
+	dirty_ = true;
 	return true;
 }
 
@@ -725,6 +796,8 @@ std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string
 			rest.push_back(std::move(m));
 	}
 	messages_ = std::move(rest);
+	if (messages_.size() < gone.size())
+		list_.highest_modseq++; // RFC 7162: an expunge is a change of the mailbox
 	std::string save_error;
 	if (!save(save_error) && error.empty())
 		error = save_error;

@@ -30,10 +30,20 @@ std::optional<std::uint64_t> maildir_name_vsize(std::string_view base);
 std::optional<std::string> mailbox_directory(const std::string &user_root, std::string_view name);
 
 struct MessageFile {
+	MessageFile() = default;
+	MessageFile(std::uint32_t u, std::uint64_t size, std::string b, std::string f)
+		: uid(u), vsize(size), base(std::move(b)), flags(std::move(f))
+	{
+	}
+
 	std::uint32_t uid = 0;
 	std::uint64_t vsize = 0; // with CRLF line ends
 	std::string base;
 	std::string flags;
+	// CONDSTORE: the message's modseq, and its flags as the uidlist records them for it (they
+	// differ from `flags` while a flag change awaits commit_flags() or the next open()).
+	std::uint64_t modseq = 1;
+	std::string modseq_flags;
 	std::string file_name() const { return maildir_file_name(base, flags); }
 };
 
@@ -81,13 +91,26 @@ public:
 	std::uint32_t uidvalidity() const { return list_.uidvalidity; }
 	std::uint32_t next_uid() const { return list_.next_uid; }
 	std::uint32_t first_recent_uid() const { return list_.first_recent_uid; }
+	// RFC 7162's HIGHESTMODSEQ: never below any message's modseq, and never lower than
+	// before, also across a crash (the uidlist is written before a modseq is reported).
+	std::uint64_t highest_modseq() const { return list_.highest_modseq; }
 	const std::vector<MessageFile> &messages() const { return messages_; }
 	std::string path_of(const MessageFile &m) const { return dir_ + "/cur/" + m.file_name(); }
 	// The index of `uid` in messages(), or nothing.
 	std::optional<std::size_t> find(std::uint32_t uid) const;
 
-	// Renames message `index` to carry `flags`. False with `error` on failure.
+	// Renames message `index` to carry `flags`. False with `error` on failure. The message's
+	// modseq stays as it is until commit_flags() (or the next open(), which sees the new flags
+	// differ from those the uidlist recorded for its modseq, also after a crash).
 	bool set_flags(std::size_t index, std::string_view flags, std::string &error);
+	// Gives each message set_flags() changed since the last call a new modseq, with one
+	// uidlist write under the lock (the list on disk, read again, is what is updated, so
+	// others' changes stay). STORE calls it once per 1024 messages it reports (once in all
+	// when it reports nothing): a STORE 1:* on a mailbox of n messages costs its n renames plus
+	// ceil(n / 1024) reads and rewrites (with fsync) of the O(n)-byte uidlist. The caller
+	// reports the modseqs only after this returned true.
+	bool commit_flags(std::string &error);
+	bool flags_pending() const { return !pending_.empty(); }
 	// Removes the files of the messages with `uids` (a file already gone counts as removed) and
 	// rewrites the uidlist (after a refresh, so nobody else's new messages are lost from it).
 	// Returns how many could not be removed. A message that viewers other than `by` (the
@@ -124,6 +147,7 @@ private:
 	std::string dir_;
 	Uidlist list_;
 	std::vector<MessageFile> messages_; // ascending uid
+	std::vector<std::uint32_t> pending_; // UIDs set_flags() renamed, for commit_flags()
 	struct Stamp {
 		std::int64_t sec = 0, nsec = 0, ino = 0;
 	};

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <ctime>
 #include <fcntl.h>
 #include <string>
@@ -26,6 +27,26 @@ template <class T> bool parse_number(std::string_view s, T &out)
 
 } // namespace
 
+std::string uidlist_flags(std::string_view maildir_flags)
+{
+	std::string out;
+	for (char c : maildir_flags) {
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+			out += c;
+	}
+	return out;
+}
+
+namespace {
+
+// The modseqs are RFC 7162's mod-sequence-value: 1 to 2^63 - 1.
+bool parse_modseq(std::string_view s, std::uint64_t &out)
+{
+	return parse_number(s, out) && out >= 1 && out <= INT64_MAX;
+}
+
+} // namespace
+
 bool Uidlist::parse(std::string_view text, Uidlist &out)
 {
 	Uidlist list;
@@ -37,24 +58,33 @@ bool Uidlist::parse(std::string_view text, Uidlist &out)
 		std::string_view line = text.substr(0, nl);
 		text = text.substr(nl + 1);
 		if (header) {
-			auto sp = line.find(' ');
-			if (line.size() < 4 || line[0] != 'V' || sp == std::string_view::npos ||
-			    sp + 1 >= line.size() || line[sp + 1] != 'N')
-				return false;
-			std::string_view next = line.substr(sp + 2);
-			std::string_view recent;
-			if (auto sp2 = next.find(' '); sp2 != std::string_view::npos) {
-				recent = next.substr(sp2 + 1);
-				next = next.substr(0, sp2);
-				if (recent.size() < 2 || recent[0] != 'R' ||
-				    !parse_number(recent.substr(1), list.first_recent_uid))
-					return false;
+			// V<n> N<n> [R<n> [M<n>]]
+			std::vector<std::string_view> fields;
+			for (std::size_t from = 0; from <= line.size();) {
+				auto sp = line.find(' ', from);
+				if (sp == std::string_view::npos)
+					sp = line.size();
+				fields.push_back(line.substr(from, sp - from));
+				from = sp + 1;
 			}
-			if (!parse_number(line.substr(1, sp - 1), list.uidvalidity) ||
-			    !parse_number(next, list.next_uid) || list.uidvalidity == 0 ||
-			    list.next_uid == 0 || list.first_recent_uid > list.next_uid)
+			bool recent = false;
+			if (fields.size() < 2 || fields.size() > 4 || fields[0].size() < 2 || fields[0][0] != 'V' ||
+			    fields[1].size() < 2 || fields[1][0] != 'N' ||
+			    !parse_number(fields[0].substr(1), list.uidvalidity) ||
+			    !parse_number(fields[1].substr(1), list.next_uid))
 				return false;
-			if (recent.empty())
+			if (fields.size() >= 3) {
+				if (fields[2].size() < 2 || fields[2][0] != 'R' ||
+				    !parse_number(fields[2].substr(1), list.first_recent_uid))
+					return false;
+				recent = true;
+			}
+			if (fields.size() == 4 &&
+			    (fields[3].size() < 2 || fields[3][0] != 'M' || !parse_modseq(fields[3].substr(1), list.highest_modseq)))
+				return false;
+			if (list.uidvalidity == 0 || list.next_uid == 0 || list.first_recent_uid > list.next_uid)
+				return false;
+			if (!recent)
 				list.first_recent_uid = list.next_uid; // a POP3-only list: nothing recent
 			header = false;
 			continue;
@@ -68,12 +98,28 @@ bool Uidlist::parse(std::string_view text, Uidlist &out)
 			return false;
 		if (!list.entries.empty() && e.uid <= list.entries.back().uid)
 			return false;
+		// W<size> [M<modseq> F<flags>]
 		std::string_view ext = line.substr(sp1 + 1, colon - sp1 - 1);
-		if (ext.size() < 2 || ext[0] != 'W' || !parse_number(ext.substr(1), e.vsize))
+		std::string_view size = ext.substr(0, ext.find(' '));
+		if (size.size() < 2 || size[0] != 'W' || !parse_number(size.substr(1), e.vsize))
 			return false;
+		if (size.size() < ext.size()) {
+			std::string_view rest = ext.substr(size.size() + 1);
+			auto sp = rest.find(' ');
+			if (sp == std::string_view::npos || sp < 2 || rest[0] != 'M' ||
+			    !parse_modseq(rest.substr(1, sp - 1), e.modseq))
+				return false;
+			std::string_view flags = rest.substr(sp + 1);
+			if (flags.empty() || flags[0] != 'F' || uidlist_flags(flags.substr(1)) != flags.substr(1))
+				return false;
+			e.has_flags = true;
+			e.flags.assign(flags.substr(1));
+		}
 		e.base = std::string(line.substr(colon + 2));
 		if (e.base.empty() || e.base.find('/') != std::string::npos)
 			return false;
+		if (e.modseq > list.highest_modseq)
+			list.highest_modseq = e.modseq; // an old list, or a hand-edited one
 		list.entries.push_back(std::move(e));
 	}
 	if (header)
@@ -85,9 +131,13 @@ bool Uidlist::parse(std::string_view text, Uidlist &out)
 std::string Uidlist::format() const
 {
 	std::string s = "V" + std::to_string(uidvalidity) + " N" + std::to_string(next_uid) + " R" +
-			std::to_string(first_recent_uid) + "\n";
-	for (const auto &e : entries)
-		s += std::to_string(e.uid) + " W" + std::to_string(e.vsize) + " :" + e.base + "\n";
+			std::to_string(first_recent_uid) + " M" + std::to_string(highest_modseq) + "\n";
+	for (const auto &e : entries) {
+		s += std::to_string(e.uid) + " W" + std::to_string(e.vsize);
+		if (e.has_flags)
+			s += " M" + std::to_string(e.modseq) + " F" + e.flags;
+		s += " :" + e.base + "\n";
+	}
 	return s;
 }
 
