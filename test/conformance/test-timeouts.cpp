@@ -27,29 +27,42 @@ TEST_CASE("6. timeouts fire in deadline order, equal deadlines in the order adde
 
 TEST_CASE("6. a repeating timeout keeps its period without drift", "[semantic6]")
 {
-	iol::IoLoop loop;
 	constexpr int period = 20, rounds = 15;
-	std::vector<double> fired;
-	auto start = Clock::now();
-	auto t = loop.add_timeout(ms(period), [&] {
-		fired.push_back(ms_since(start));
-		// a slow callback: with drift every period would stretch by this much
-		std::this_thread::sleep_for(ms(6));
-	});
-	REQUIRE(run_until(loop, [&] { return fired.size() == rounds; }, ms(5000)));
-	// The k-th run is due at k*period; lateness must not accumulate (drift would add 6 ms a
-	// round). Medians of the first and last five runs, so one run delayed by a busy machine
-	// does not count as drift: drift would put 60 ms between them.
-	auto median_late = [&](std::size_t from) {
-		std::vector<double> late;
-		for (std::size_t k = from; k < from + 5; k++)
-			late.push_back(fired[k] - double((k + 1) * period));
-		std::sort(late.begin(), late.end());
-		return late[2];
+	// The lateness of the last runs over the first ones, in one measurement of `rounds` runs.
+	auto measure = [&](double &first_run) {
+		iol::IoLoop loop;
+		std::vector<double> fired;
+		auto start = Clock::now();
+		auto t = loop.add_timeout(ms(period), [&] {
+			fired.push_back(ms_since(start));
+			// a slow callback: with drift every period would stretch by this much
+			std::this_thread::sleep_for(ms(6));
+		});
+		REQUIRE(run_until(loop, [&] { return fired.size() == rounds; }, ms(5000)));
+		// The k-th run is due at k*period; lateness must not accumulate (drift would add 6 ms
+		// a round). Medians of the first and last five runs, so one run delayed by a busy
+		// machine does not count as drift: drift would put 60 ms between them.
+		auto median_late = [&](std::size_t from) {
+			std::vector<double> late;
+			for (std::size_t k = from; k < from + 5; k++)
+				late.push_back(fired[k] - double((k + 1) * period));
+			std::sort(late.begin(), late.end());
+			return late[2];
+		};
+		first_run = fired.front();
+		INFO("runs late by " << median_late(0) << " ms at first, " << median_late(rounds - 5) << " ms at the end");
+		return median_late(rounds - 5) - median_late(0);
 	};
-	double growth = median_late(rounds - 5) - median_late(0);
-	INFO("runs late by " << median_late(0) << " ms at first, " << median_late(rounds - 5) << " ms at the end");
-	CHECK(fired.front() >= period - 1);
+	// Drift shows in every measurement. A machine busy for long enough to delay five runs in a
+	// row (a signal storm under sanitizers while other builds run) rarely is three times over.
+	double growth = 0, first_run = 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		growth = measure(first_run);
+		if (growth < 30)
+			break;
+		WARN("attempt " << attempt + 1 << ": runs " << growth << " ms later at the end; measuring again");
+	}
+	CHECK(first_run >= period - 1);
 	CHECK(growth < 30);
 }
 

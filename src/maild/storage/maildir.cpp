@@ -796,7 +796,7 @@ std::size_t Mailbox::expunge(const std::vector<std::uint32_t> &uids, std::string
 			rest.push_back(std::move(m));
 	}
 	messages_ = std::move(rest);
-	if (messages_.size() < gone.size())
+	if (!gone.empty())
 		list_.highest_modseq++; // RFC 7162: an expunge is a change of the mailbox
 	std::string save_error;
 	if (!save(save_error) && error.empty())
