@@ -146,8 +146,9 @@ std::string ImapSession::modseq_item(std::uint64_t modseq)
 }
 
 // Without a record of when each message was expunged, every UID of `uids` the mailbox does not
-// hold is reported: RFC 7162 (3.2.5, 3.2.6) lets a server include UIDs expunged before the
-// client's mod-sequence, which the client then ignores. Ranges are walked against the mailbox's
+// hold is reported, also those expunged before the client's mod-sequence. The QRESYNC authors
+// call such a server compliant but discouraged (RFC 5162 4.1, carried into RFC 7162): the answer
+// can be longer than it needs to be, never wrong, since a client ignores UIDs it does not have. Ranges are walked against the mailbox's
 // messages, so "1:*" over a mailbox that once held millions costs its messages, not its UIDs.
 std::string ImapSession::vanished_uids(const SequenceSet &uids) const
 {
