@@ -95,7 +95,7 @@ enum class ThreadAlgorithm : std::uint8_t { orderedsubject, references };
 struct ImapCommand {
 	std::string tag;
 	ImapVerb verb = ImapVerb::unknown;
-	bool uid = false;              // UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE
+	bool uid = false;              // UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE/SORT/THREAD
 	std::vector<std::string> args; // astrings/strings, decoded (quotes and literals resolved), in order:
 		// login: user, password; authenticate: mechanism (upper-cased) [, initial response as
 		// sent: base64 or "=" for an empty one]; list/lsub: reference, pattern;
