@@ -122,6 +122,10 @@ void check_command(std::string_view text)
 			for (char c : f.response_name())
 				FUZZ_CHECK(!(c >= 'a' && c <= 'z'));
 	}
+	total += cmd.sort_criteria.size() * sizeof(SortCriterion);
+	// SORT has one criterion at least; SORT and THREAD always name a charset.
+	if (cmd.error == nullptr && (cmd.verb == ImapVerb::sort || cmd.verb == ImapVerb::thread))
+		FUZZ_CHECK(!cmd.charset.empty() && (cmd.verb == ImapVerb::thread || !cmd.sort_criteria.empty()));
 	int depth = 0;
 	total += search_size(cmd.search, 0, depth);
 	FUZZ_CHECK(depth <= max_search_depth + 1);

@@ -55,6 +55,8 @@ const ImapSession::CommandSpec *ImapSession::find_command(ImapVerb verb)
 		{V::unselect, &ImapSession::close_or_unselect, selected, 0},
 		{V::expunge, &ImapSession::expunge, selected, uid_form | read_write},
 		{V::search, &ImapSession::search, selected, uid_form | sequence_numbers},
+		{V::sort, &ImapSession::sort, selected, uid_form | sequence_numbers},	// RFC 5256
+		{V::thread, &ImapSession::sort, selected, uid_form | sequence_numbers}, // RFC 5256
 		{V::fetch, &ImapSession::fetch, selected, uid_form | sequence_numbers},
 		{V::store, &ImapSession::store, selected, uid_form | sequence_numbers | read_write},
 		{V::copy, &ImapSession::copy, selected, uid_form | sequence_numbers},

@@ -298,5 +298,8 @@ bool fetch_spec(Cursor &c, std::vector<FetchAtt> &out);
 bool fetch_modifiers(Cursor &c, ImapCommand &cmd);
 // "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key), after "SEARCH" (imap-parser-search.cpp).
 bool search_command(Cursor &c, ImapCommand &cmd);
+// imap-parser-sort.cpp: what follows "SORT" and "THREAD".
+bool sort_command(Cursor &c, ImapCommand &cmd);
+bool thread_command(Cursor &c, ImapCommand &cmd);
 
 } // namespace maild::imap_grammar

@@ -392,6 +392,10 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 		return append_command(c, cmd);
 	case ImapVerb::search:
 		return search_command(c, cmd);
+	case ImapVerb::sort:
+		return sort_command(c, cmd);
+	case ImapVerb::thread:
+		return thread_command(c, cmd);
 	case ImapVerb::fetch:
 		return c.sp() && c.sequence_set(cmd.set) && c.sp() && fetch_spec(c, cmd.fetch) && fetch_modifiers(c, cmd);
 	case ImapVerb::store:
@@ -425,6 +429,7 @@ constexpr VerbName verbs[] = {
 	{"SEARCH", ImapVerb::search}, {"FETCH", ImapVerb::fetch}, {"STORE", ImapVerb::store},
 	{"COPY", ImapVerb::copy}, {"IDLE", ImapVerb::idle}, {"MOVE", ImapVerb::move},
 	{"ID", ImapVerb::id}, {"ENABLE", ImapVerb::enable},
+	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread},
 };
 
 ImapVerb lookup_verb(std::string_view name)
@@ -522,8 +527,8 @@ ImapCommand parse_imap_command(std::string_view text)
 		}
 		ImapVerb v = lookup_verb(verb);
 		if (v != ImapVerb::fetch && v != ImapVerb::store && v != ImapVerb::copy && v != ImapVerb::move &&
-		    v != ImapVerb::search && v != ImapVerb::expunge) {
-			cmd.error = "UID takes FETCH, STORE, COPY, MOVE, SEARCH or EXPUNGE";
+		    v != ImapVerb::search && v != ImapVerb::expunge && v != ImapVerb::sort && v != ImapVerb::thread) {
+			cmd.error = "UID takes FETCH, STORE, COPY, MOVE, SEARCH, EXPUNGE, SORT or THREAD";
 			return cmd;
 		}
 		cmd.verb = v;

@@ -11,6 +11,7 @@
 #include "imap/imap-list-match.hpp"
 #include "imap/imap-mutf7.hpp"
 #include "imap/imap-quote.hpp"
+#include "imap/imap-sort.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -87,7 +88,8 @@ enum class ImapVerb {
 	unknown, capability, noop, logout, starttls, login, authenticate, namespace_,
 	list, lsub, status, select, examine, create, delete_, rename, subscribe, unsubscribe, append,
 	check, close, unselect, expunge, search, fetch, store, copy, idle,
-	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */
+	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */,
+	sort /* RFC 5256 */, thread /* RFC 5256 */
 };
 
 // SELECT/EXAMINE's QRESYNC parameter (RFC 7162 3.2.5).
@@ -97,11 +99,12 @@ struct QresyncParams {
 	std::optional<SequenceSet> known_uids;
 	std::optional<SequenceSet> known_seqs, known_seq_uids; // seq-match-data
 };
+enum class ThreadAlgorithm : std::uint8_t { orderedsubject, references };
 
 struct ImapCommand {
 	std::string tag;
 	ImapVerb verb = ImapVerb::unknown;
-	bool uid = false;              // UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE
+	bool uid = false;              // UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE/SORT/THREAD
 	std::vector<std::string> args; // astrings/strings, decoded (quotes and literals resolved), in order:
 		// login: user, password; authenticate: mechanism (upper-cased) [, initial response as
 		// sent: base64 or "=" for an empty one]; list/lsub: reference, pattern;
@@ -124,7 +127,10 @@ struct ImapCommand {
 	SequenceSet set;                       // fetch/store/copy/move/uid expunge
 	std::vector<FetchAtt> fetch;           // macros ALL/FAST/FULL expanded; a single item or a list
 	SearchKey search;                      // op and_ at the top
-	std::string charset;                   // SEARCH CHARSET x (upper-cased); empty when absent
+	std::string charset;                   // SEARCH CHARSET x (upper-cased); empty when absent;
+	                                       // SORT's and THREAD's charset (never empty)
+	std::vector<SortCriterion> sort_criteria;                      // SORT: at least one
+	ThreadAlgorithm thread_algorithm = ThreadAlgorithm::references; // THREAD
 	// SEARCH RETURN (...) (ESEARCH RFC 4731, SAVE RFC 5182): which results; `RETURN ()` is ALL.
 	enum SearchReturn : unsigned { ret_min = 1, ret_max = 2, ret_all = 4, ret_count = 8, ret_save = 16 };
 	bool search_return_given = false;
@@ -166,7 +172,7 @@ struct ImapCommand {
 // passwords that way), CR, LF and NUL are not. Literals may hold any byte but NUL (CHAR8).
 // A tag is 1+ ASTRING-CHARs except '+'; no tag (or an invalid one) -> tag empty and error set.
 // Verb keywords and the UID prefix are case-insensitive. Unknown verb -> verb unknown (no error
-// needed); UID before anything but FETCH/STORE/COPY/SEARCH/EXPUNGE -> verb unknown and error.
+// needed); UID before anything but FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE/SORT/THREAD -> verb unknown and error.
 ImapCommand parse_imap_command(std::string_view text);
 
 // If `line` (one line, no CRLF) ends in a literal spec "{n}" or "{n+}", its size and whether it is

@@ -6,6 +6,7 @@
 #include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
 #include "imap/imap-message.hpp"
+#include "imap/imap-search-eval.hpp"
 #include "imap/imap-session.hpp"
 #include "mail/address.hpp"
 #include "mail/calendar.hpp"
@@ -676,6 +677,25 @@ void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vec
 }
 
 } // namespace
+
+// SORT and THREAD (imap-sort-command.cpp) choose their messages as SEARCH does.
+void resolve_search_keys(SearchKey &key, const Keywords &keywords, const std::vector<std::uint32_t> &saved)
+{
+	resolve_search_key(key, keywords, saved);
+}
+
+bool search_matches(const SearchKey &key, const SearchCandidate &m, MessageBytes &bytes)
+{
+	SearchTarget t(bytes);
+	t.file = m.file;
+	t.path = m.path;
+	t.seq = m.seq;
+	t.letters = m.file->flags;
+	t.recent = m.recent;
+	t.max_seq = m.max_seq;
+	t.max_uid = m.max_uid;
+	return matches(key, t);
+}
 
 // SEARCH in slices: SEARCH TEXT over a large mailbox reads every file, so a step reads messages
 // for at most a slice (plus one message's matching) and lets the loop serve others. The result

@@ -1,5 +1,5 @@
 // An IMAP4rev1 session (RFC 3501, with LITERAL+, MULTIAPPEND, SASL-IR, UIDPLUS, IDLE, NAMESPACE,
-// UNSELECT, CHILDREN, APPENDLIMIT, CONDSTORE, QRESYNC) over one Connection.
+// UNSELECT, CHILDREN, APPENDLIMIT, CONDSTORE, QRESYNC, SORT, THREAD) over one Connection.
 //
 // Input: lines are gathered into one command; a literal "{n}" / "{n+}" at a line's end makes
 // the next n bytes part of it (Connection::read_raw). APPEND's message literals never enter
@@ -85,6 +85,7 @@ private:
 	class CopyJob;   // imap-copy.cpp
 	class StoreJob;  // imap-selected.cpp
 	class SearchJob; // imap-selected.cpp
+	class SortJob;   // imap-sort-command.cpp
 	class ListJob;   // imap-list.cpp
 
 	// A command that does its work in slices (COPY of many messages, ...): while one runs the
@@ -221,6 +222,7 @@ private:
 	void expunge_deleted(const std::vector<std::uint32_t> *only);
 	void copy(const ImapCommand &cmd); // and MOVE
 	void search(const ImapCommand &cmd);
+	void sort(const ImapCommand &cmd); // and THREAD (imap-sort-command.cpp)
 
 	// FETCH (imap-fetch.cpp).
 	void fetch(const ImapCommand &cmd);

@@ -1,0 +1,166 @@
+// SORT and THREAD (RFC 5256, RFC 5957's DISPLAYFROM and DISPLAYTO): the messages SEARCH's keys
+// choose, ordered by what their headers say. The keys of each message come from the loop's
+// SortCache, so a mailbox's headers are read once, not at every command.
+#include "imap/imap-search-eval.hpp"
+#include "imap/imap-session.hpp"
+#include "imap/imap-sort.hpp"
+#include "imap/imap-thread.hpp"
+#include "imap/sort-cache.hpp"
+
+#include "base/log.hpp"
+#include "mail/header.hpp"
+
+#include <fcntl.h>
+
+namespace maild {
+
+// In slices, like SEARCH: choosing the messages may read every file of a large mailbox, and so
+// does filling the cache the first time. The answer is one line, sent in pieces as the output
+// bound allows.
+class ImapSession::SortJob final : public SlicedCommand {
+public:
+	SortJob(ImapSession &s, const ImapCommand &cmd, SearchKey key) : s_(s), cmd_(cmd), key_(std::move(key)) {}
+	bool step(std::chrono::steady_clock::time_point until) override;
+
+private:
+	struct Found {
+		std::uint32_t number; // sequence number or UID, as the reply gives it
+		std::shared_ptr<const SortFields> fields;
+	};
+	std::shared_ptr<const SortFields> fields_of(const MessageFile &file, const std::string &path);
+	bool collect(std::chrono::steady_clock::time_point until);
+	std::string answer() const;
+
+	ImapSession &s_;
+	ImapCommand cmd_;
+	SearchKey key_;
+	std::size_t next_ = 0;
+	bool started_ = false;
+	MessageBytes bytes_; // one read buffer for every message
+	std::vector<Found> found_; // at most one per message in view
+	std::string reply_;
+	std::size_t sent_ = 0;
+	bool collected_ = false;
+};
+
+std::shared_ptr<const SortFields> ImapSession::SortJob::fields_of(const MessageFile &file, const std::string &path)
+{
+	Mailbox &mailbox = s_.mailbox_;
+	SortCache &cache = SortCache::of_this_loop();
+	if (auto f = cache.find(mailbox.dir(), mailbox.uidvalidity(), file.uid))
+		return f;
+	if (!bytes_.open(AT_FDCWD, path)) {
+		// Expunged or renamed by another session a moment ago: it still has a place in this
+		// session's view, with empty keys, and nothing is cached for it.
+		return std::make_shared<const SortFields>(sort_fields("", 0, file.vsize));
+	}
+	auto f = std::make_shared<const SortFields>(sort_fields(split_entity(bytes_.data()).first, bytes_.mtime(), file.vsize));
+	bytes_.release();
+	cache.insert(mailbox.dir(), mailbox.uidvalidity(), file.uid, f);
+	return f;
+}
+
+// The matching messages and their keys, in view order; true once all are in.
+bool ImapSession::SortJob::collect(std::chrono::steady_clock::time_point until)
+{
+	Mailbox &mailbox = s_.mailbox_;
+	const auto &view = s_.view_;
+	if (!started_) {
+		started_ = true;
+		// What was expunged since the last SORT leaves the cache.
+		SortCache::of_this_loop().retain(mailbox.dir(), mailbox.uidvalidity(),
+						 [&](std::uint32_t uid) { return mailbox.find(uid).has_value(); });
+	} else {
+		// Other sessions may have renamed files (flags) since the last slice.
+		std::string error;
+		if (!mailbox.refresh(error))
+			log_line(LogLevel::warn, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
+	}
+	std::uint32_t max_uid = view.empty() ? 0 : view.back().uid;
+	while (next_ < view.size()) {
+		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
+			return false;
+		std::size_t i = next_++;
+		const ViewMessage &v = view[i];
+		auto at = mailbox.find(v.uid);
+		if (v.expunged || !at)
+			continue;
+		SearchCandidate m;
+		m.file = &mailbox.messages()[*at];
+		m.path = mailbox.path_of(*m.file);
+		m.seq = static_cast<std::uint32_t>(i + 1);
+		m.recent = v.recent;
+		m.max_seq = static_cast<std::uint32_t>(view.size());
+		m.max_uid = max_uid;
+		if (!search_matches(key_, m, bytes_))
+			continue;
+		bytes_.release();
+		found_.push_back({cmd_.uid ? v.uid : m.seq, fields_of(*m.file, m.path)});
+	}
+	return true;
+}
+
+std::string ImapSession::SortJob::answer() const
+{
+	if (cmd_.verb == ImapVerb::sort) {
+		std::vector<const SortFields *> keys;
+		keys.reserve(found_.size());
+		for (const auto &f : found_)
+			keys.push_back(f.fields.get());
+		std::string line = "* SORT";
+		for (std::size_t i : sort_order(keys, cmd_.sort_criteria))
+			line += " " + std::to_string(found_[i].number);
+		return line + "\r\n";
+	}
+	std::vector<ThreadMessage> messages;
+	messages.reserve(found_.size());
+	for (const auto &f : found_)
+		messages.push_back(thread_message(*f.fields, f.number));
+	ThreadForest forest = cmd_.thread_algorithm == ThreadAlgorithm::orderedsubject ? thread_orderedsubject(messages)
+										       : thread_references(messages);
+	std::string threads = forest.format();
+	return "* THREAD" + (threads.empty() ? std::string() : " " + threads) + "\r\n";
+}
+
+bool ImapSession::SortJob::step(std::chrono::steady_clock::time_point until)
+{
+	if (!collected_) {
+		if (!collect(until))
+			return false;
+		collected_ = true;
+		reply_ = answer();
+		found_.clear();
+		found_.shrink_to_fit();
+	}
+	// A reply for 10,000 messages is some 60 KB: queued a piece at a time, under the bound.
+	constexpr std::size_t piece = 16 * 1024;
+	while (sent_ < reply_.size()) {
+		if (s_.conn_.output_full())
+			return false;
+		std::size_t n = std::min(piece, reply_.size() - sent_);
+		s_.conn_.send(std::string_view(reply_).substr(sent_, n));
+		sent_ += n;
+	}
+	s_.done_ok(cmd_, cmd_.verb == ImapVerb::sort ? "Sort completed" : "Thread completed");
+	return true;
+}
+
+// SORT and THREAD.
+void ImapSession::sort(const ImapCommand &cmd)
+{
+	if (cmd.charset != "US-ASCII" && cmd.charset != "UTF-8") {
+		tagged(cmd.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+		return;
+	}
+	std::string error;
+	if (!mailbox_.refresh(error)) {
+		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
+		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
+		return;
+	}
+	SearchKey key = cmd.search;
+	resolve_search_keys(key, keywords_, saved_uids_);
+	sliced_ = std::make_unique<SortJob>(*this, cmd, std::move(key));
+}
+
+} // namespace maild
