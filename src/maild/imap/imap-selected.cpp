@@ -684,19 +684,6 @@ void resolve_search_keys(SearchKey &key, const Keywords &keywords, const std::ve
 	resolve_search_key(key, keywords, saved);
 }
 
-bool search_matches(const SearchKey &key, const SearchCandidate &m, MessageBytes &bytes)
-{
-	SearchTarget t(bytes);
-	t.file = m.file;
-	t.path = m.path;
-	t.seq = m.seq;
-	t.letters = m.file->flags;
-	t.recent = m.recent;
-	t.max_seq = m.max_seq;
-	t.max_uid = m.max_uid;
-	return matches(key, t);
-}
-
 // SEARCH in slices: SEARCH TEXT over a large mailbox reads every file, so a step reads messages
 // for at most a slice (plus one message's matching) and lets the loop serve others. The result
 // line is streamed: "* SEARCH" first, then each match as it is found, while the output is under
@@ -771,50 +758,64 @@ void ImapSession::SearchJob::finish_esearch()
 	s_.untagged(line);
 }
 
+bool ImapSession::search_slice(const SearchKey &key, bool resumed, std::size_t &next, MessageBytes &bytes,
+				std::chrono::steady_clock::time_point until,
+				const std::function<void(std::size_t, const MessageFile &)> &found)
+{
+	std::string error;
+	if (resumed && !mailbox_.refresh(error))
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+	std::uint32_t max_uid = view_.empty() ? 0 : view_.back().uid;
+	while (next < view_.size()) {
+		if (conn_.output_full() || std::chrono::steady_clock::now() >= until)
+			return false;
+		std::size_t i = next++;
+		const ViewMessage &v = view_[i];
+		auto at = mailbox_.find(v.uid);
+		if (v.expunged || !at)
+			continue;
+		const MessageFile &file = mailbox_.messages()[*at];
+		bool hit = false;
+		{
+			// Done with the parsed message before found() may reuse `bytes`.
+			SearchTarget t(bytes);
+			t.file = &file;
+			t.path = mailbox_.path_of(file);
+			t.seq = static_cast<std::uint32_t>(i + 1);
+			t.letters = file.flags;
+			t.recent = v.recent;
+			t.max_seq = static_cast<std::uint32_t>(view_.size());
+			t.max_uid = max_uid;
+			hit = matches(key, t);
+		}
+		if (hit)
+			found(i, file);
+	}
+	return true;
+}
+
 bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 {
-	Mailbox &mailbox = s_.mailbox_;
-	const auto &view = s_.view_;
 	bool esearch = cmd_.search_return_given;
+	bool resumed = started_;
 	if (!started_) {
 		started_ = true;
 		if (!esearch)
 			s_.conn_.send("* SEARCH");
-	} else {
-		// Other sessions may have renamed files (flags) since the last slice.
-		std::string error;
-		if (!mailbox.refresh(error))
-			log_line(LogLevel::warn, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
 	}
-	std::uint32_t max_uid = view.empty() ? 0 : view.back().uid;
-	while (next_ < view.size()) {
-		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
-			return false;
-		std::size_t i = next_++;
-		const ViewMessage &v = view[i];
-		auto at = mailbox.find(v.uid);
-		if (v.expunged || !at)
-			continue;
-		SearchTarget t(bytes_);
-		t.file = &mailbox.messages()[*at];
-		t.path = mailbox.path_of(*t.file);
-		t.seq = static_cast<std::uint32_t>(i + 1);
-		t.letters = t.file->flags;
-		t.recent = v.recent;
-		t.max_seq = static_cast<std::uint32_t>(view.size());
-		t.max_uid = max_uid;
-		if (!matches(key_, t))
-			continue;
-		auto number = static_cast<std::uint32_t>(cmd_.uid ? v.uid : i + 1);
-		max_modseq_ = std::max(max_modseq_, t.file->modseq);
+	bool done = s_.search_slice(key_, resumed, next_, bytes_, until, [&](std::size_t i, const MessageFile &file) {
+		auto number = static_cast<std::uint32_t>(cmd_.uid ? s_.view_[i].uid : i + 1);
+		max_modseq_ = std::max(max_modseq_, file.modseq);
 		if (esearch) {
 			found_.push_back(number);
 			if (modseq_)
-				found_modseqs_.push_back(t.file->modseq);
+				found_modseqs_.push_back(file.modseq);
 		} else {
 			s_.conn_.send(" " + std::to_string(number));
 		}
-	}
+	});
+	if (!done)
+		return false;
 	if (esearch)
 		finish_esearch();
 	else

@@ -25,12 +25,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace maild {
+
+class MessageBytes;
 
 struct ImapLimits {
 	std::uint64_t append_limit = 64ull * 1024 * 1024; // APPEND literals above this get NO [TOOBIG]
@@ -222,6 +225,13 @@ private:
 	void expunge_deleted(const std::vector<std::uint32_t> *only);
 	void copy(const ImapCommand &cmd); // and MOVE
 	void search(const ImapCommand &cmd);
+	// SEARCH, SORT and THREAD choose messages in slices: from view index `next` on, calls
+	// found(index, file) for each message still in the store that matches `key`, until `until`
+	// passes or the output fills (false: call again) or the view ends (true). `resumed`: a slice
+	// ran before this one, so other sessions may have renamed files (flags) meanwhile.
+	bool search_slice(const SearchKey &key, bool resumed, std::size_t &next, MessageBytes &bytes,
+			  std::chrono::steady_clock::time_point until,
+			  const std::function<void(std::size_t index, const MessageFile &file)> &found);
 	void sort(const ImapCommand &cmd); // and THREAD (imap-sort-command.cpp)
 
 	// FETCH (imap-fetch.cpp).

@@ -9,6 +9,7 @@
 
 #include "base/log.hpp"
 #include "mail/header.hpp"
+#include "storage/message-bytes.hpp"
 
 #include <fcntl.h>
 
@@ -64,40 +65,18 @@ std::shared_ptr<const SortFields> ImapSession::SortJob::fields_of(const MessageF
 bool ImapSession::SortJob::collect(std::chrono::steady_clock::time_point until)
 {
 	Mailbox &mailbox = s_.mailbox_;
-	const auto &view = s_.view_;
+	bool resumed = started_;
 	if (!started_) {
 		started_ = true;
 		// What was expunged since the last SORT leaves the cache.
 		SortCache::of_this_loop().retain(mailbox.dir(), mailbox.uidvalidity(),
 						 [&](std::uint32_t uid) { return mailbox.find(uid).has_value(); });
-	} else {
-		// Other sessions may have renamed files (flags) since the last slice.
-		std::string error;
-		if (!mailbox.refresh(error))
-			log_line(LogLevel::warn, s_.conn_.peer(), "user=" + s_.user_ + ": " + error);
 	}
-	std::uint32_t max_uid = view.empty() ? 0 : view.back().uid;
-	while (next_ < view.size()) {
-		if (s_.conn_.output_full() || std::chrono::steady_clock::now() >= until)
-			return false;
-		std::size_t i = next_++;
-		const ViewMessage &v = view[i];
-		auto at = mailbox.find(v.uid);
-		if (v.expunged || !at)
-			continue;
-		SearchCandidate m;
-		m.file = &mailbox.messages()[*at];
-		m.path = mailbox.path_of(*m.file);
-		m.seq = static_cast<std::uint32_t>(i + 1);
-		m.recent = v.recent;
-		m.max_seq = static_cast<std::uint32_t>(view.size());
-		m.max_uid = max_uid;
-		if (!search_matches(key_, m, bytes_))
-			continue;
+	return s_.search_slice(key_, resumed, next_, bytes_, until, [&](std::size_t i, const MessageFile &file) {
 		bytes_.release();
-		found_.push_back({cmd_.uid ? v.uid : m.seq, fields_of(*m.file, m.path)});
-	}
-	return true;
+		auto number = static_cast<std::uint32_t>(cmd_.uid ? file.uid : i + 1);
+		found_.push_back({number, fields_of(file, mailbox.path_of(file))});
+	});
 }
 
 std::string ImapSession::SortJob::answer() const
