@@ -6,7 +6,6 @@
 #include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
 #include "imap/imap-message.hpp"
-#include "imap/imap-search-eval.hpp"
 #include "imap/imap-session.hpp"
 #include "mail/address.hpp"
 #include "mail/calendar.hpp"
@@ -679,11 +678,6 @@ void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vec
 } // namespace
 
 // SORT and THREAD (imap-sort-command.cpp) choose their messages as SEARCH does.
-void resolve_search_keys(SearchKey &key, const Keywords &keywords, const std::vector<std::uint32_t> &saved)
-{
-	resolve_search_key(key, keywords, saved);
-}
-
 // SEARCH in slices: SEARCH TEXT over a large mailbox reads every file, so a step reads messages
 // for at most a slice (plus one message's matching) and lets the loop serve others. The result
 // line is streamed: "* SEARCH" first, then each match as it is found, while the output is under
@@ -824,25 +818,31 @@ bool ImapSession::SearchJob::step(std::chrono::steady_clock::time_point until)
 	return true;
 }
 
-void ImapSession::search(const ImapCommand &cmd)
+std::optional<SearchKey> ImapSession::search_keys(const ImapCommand &cmd)
 {
-	if (cmd.search_return & ImapCommand::ret_save)
-		saved_uids_.clear(); // a SEARCH ... SAVE that fails leaves "$" empty (RFC 5182 2.1)
 	if (!cmd.charset.empty() && cmd.charset != "US-ASCII" && cmd.charset != "UTF-8") {
-		tagged(cmd.tag, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
-		return;
+		tagged(cmd.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+		return std::nullopt;
 	}
 	std::string error;
 	if (!mailbox_.refresh(error)) {
 		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
 		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
-		return;
+		return std::nullopt;
 	}
 	SearchKey key = cmd.search;
 	if (has_modseq_key(key))
 		condstore_ = true; // RFC 7162 3.1: a CONDSTORE enabling command
 	resolve_search_key(key, keywords_, saved_uids_);
-	sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(key));
+	return key;
+}
+
+void ImapSession::search(const ImapCommand &cmd)
+{
+	if (cmd.search_return & ImapCommand::ret_save)
+		saved_uids_.clear(); // a SEARCH ... SAVE that fails leaves "$" empty (RFC 5182 2.1)
+	if (auto key = search_keys(cmd))
+		sliced_ = std::make_unique<SearchJob>(*this, cmd, std::move(*key));
 }
 
 } // namespace maild

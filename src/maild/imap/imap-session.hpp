@@ -225,6 +225,9 @@ private:
 	void expunge_deleted(const std::vector<std::uint32_t> *only);
 	void copy(const ImapCommand &cmd); // and MOVE
 	void search(const ImapCommand &cmd);
+	// What SEARCH, SORT and THREAD do first: refuse a charset other than UTF-8 and US-ASCII,
+	// read the mailbox, resolve keywords and "$" in the keys. Nothing (the reply sent) on failure.
+	std::optional<SearchKey> search_keys(const ImapCommand &cmd);
 	// SEARCH, SORT and THREAD choose messages in slices: from view index `next` on, calls
 	// found(index, file) for each message still in the store that matches `key`, until `until`
 	// passes or the output fills (false: call again) or the view ends (true). `resumed`: a slice

@@ -1,13 +1,11 @@
 // SORT and THREAD (RFC 5256, RFC 5957's DISPLAYFROM and DISPLAYTO): the messages SEARCH's keys
 // choose, ordered by what their headers say. The keys of each message come from the loop's
 // SortCache, so a mailbox's headers are read once, not at every command.
-#include "imap/imap-search-eval.hpp"
 #include "imap/imap-session.hpp"
 #include "imap/imap-sort.hpp"
 #include "imap/imap-thread.hpp"
 #include "imap/sort-cache.hpp"
 
-#include "base/log.hpp"
 #include "mail/header.hpp"
 #include "storage/message-bytes.hpp"
 
@@ -127,19 +125,8 @@ bool ImapSession::SortJob::step(std::chrono::steady_clock::time_point until)
 // SORT and THREAD.
 void ImapSession::sort(const ImapCommand &cmd)
 {
-	if (cmd.charset != "US-ASCII" && cmd.charset != "UTF-8") {
-		tagged(cmd.tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-		return;
-	}
-	std::string error;
-	if (!mailbox_.refresh(error)) {
-		log_line(LogLevel::error, conn_.peer(), "user=" + user_ + ": " + error);
-		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot read the mailbox");
-		return;
-	}
-	SearchKey key = cmd.search;
-	resolve_search_keys(key, keywords_, saved_uids_);
-	sliced_ = std::make_unique<SortJob>(*this, cmd, std::move(key));
+	if (auto key = search_keys(cmd))
+		sliced_ = std::make_unique<SortJob>(*this, cmd, std::move(*key));
 }
 
 } // namespace maild
