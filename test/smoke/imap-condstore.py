@@ -156,6 +156,23 @@ with Root() as root:
               "the \\Seen a FETCH BODY[] sets is reported with its new MODSEQ: %r" % {k: f[k] for k in ("FLAGS", "MODSEQ")})
         m5 = int(f["MODSEQ"][0])
 
+        # A FETCH BODY[] of many unseen messages sets \Seen a batch at a time (one uidlist
+        # write per batch): every one of them still gets FLAGS and its own new MODSEQ in its
+        # reply, and a message that was seen already gets neither.
+        r.ok("STORE 1:* -FLAGS.SILENT (\\Seen)")
+        m6 = max(int(x["MODSEQ"][0]) for x in fetches(r.ok("STORE 2 +FLAGS.SILENT (\\Seen)")).values())
+        m6 = max([m6] + [int(x["MODSEQ"][0]) for x in fetches(r.ok("FETCH 1:* (MODSEQ)")).values()])
+        f = fetches(r.ok("FETCH 1:* (BODY[])"))
+        told = {n: int(x["MODSEQ"][0]) for n, x in f.items() if "FLAGS" in x}
+        check(sorted(told) == [n for n in sorted(f) if n != 2] and all("\\Seen" in f[n]["FLAGS"] for n in told),
+              "FETCH 1:* BODY[]: FLAGS (with \\Seen) for each of the %d unseen messages, none for the seen one" % len(told))
+        check(len(set(told.values())) == len(told) and min(told.values()) > m6,
+              "each got a MODSEQ of its own, above every earlier one: %r" % told)
+        now = {n: int(x["MODSEQ"][0]) for n, x in fetches(r.ok("FETCH 1:* (MODSEQ)")).items()}
+        check(all(now[n] == told[n] for n in told) and all("S" in n.split(":2,")[1] for n in message_files(inbox).values()),
+              "the modseqs reported are the ones stored, and every file has S")
+        m5 = max(now.values())
+
         # --- SEARCH MODSEQ -----------------------------------------------------------------
         ms = modseqs(r.ok("FETCH 1:* (UID MODSEQ)"))
         want = [all_uids.index(u) + 1 for u in all_uids if ms[u] >= m3]

@@ -36,6 +36,9 @@ struct ImapSession::FetchJob {
 	std::size_t att = 0;       // the next attribute of cmd.fetch to answer
 	bool first = true;         // no attribute sent yet
 	bool add_flags = false;    // \Seen was set by this FETCH: FLAGS follow the attributes
+	// With CONDSTORE, \Seen is set on the next messages of the FETCH a batch at a time, with
+	// one uidlist write for their modseqs: the UIDs so marked ahead of their replies.
+	std::vector<std::uint32_t> seen_ahead;
 	MessageBytes file;         // the current message; its read buffer serves them all
 	std::optional<ImapMessage> parsed; // refers into file's bytes
 	// The mailbox's cur/, opened once per FETCH: each message is then opened by its name in

@@ -159,6 +159,38 @@ void ImapSession::fetch(const ImapCommand &cmd)
 	fetch_ = std::move(job);
 }
 
+// \Seen for the message at view index `first` and the next messages of the FETCH that lack it
+// (at most a batch), then one uidlist write for their modseqs: a FETCH BODY[] of thousands of
+// unseen messages under CONDSTORE costs a write per batch, not per message. The others are
+// remembered in job.seen_ahead, so their replies carry FLAGS and MODSEQ when they come. False
+// when this message's \Seen could not be set.
+bool ImapSession::set_seen_ahead(FetchJob &job, std::size_t first)
+{
+	constexpr std::size_t batch = 256;
+	std::string error;
+	bool first_set = false;
+	std::size_t marked = 0;
+	for (std::size_t k = job.next - 1; k < job.indexes.size() && marked < batch; k++) {
+		std::size_t index = job.indexes[k];
+		const ViewMessage &v = view_[index];
+		auto at = v.expunged ? std::nullopt : mailbox_.find(v.uid);
+		if (!at || mailbox_.messages()[*at].flags.find('S') != std::string::npos)
+			continue;
+		if (!mailbox_.set_flags(*at, mailbox_.messages()[*at].flags + "S", error)) {
+			log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+			continue;
+		}
+		marked++;
+		if (index == first)
+			first_set = true;
+		else
+			job.seen_ahead.push_back(v.uid);
+	}
+	if (marked > 0 && !mailbox_.commit_flags(error))
+		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
+	return first_set;
+}
+
 // Opens the next message still to answer and starts its reply; false when none is left.
 bool ImapSession::fetch_next_message()
 {
@@ -209,24 +241,31 @@ bool ImapSession::fetch_next_message()
 			}
 		}
 		job.add_flags = false;
-		if (!kept && !read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen) &&
-		    mailbox_.messages()[*at].flags.find('S') == std::string::npos) {
-			if (mailbox_.set_flags(*at, mailbox_.messages()[*at].flags + "S", error)) {
+		bool seen_set = false;
+		if (!kept && !read_only_ && std::any_of(atts.begin(), atts.end(), sets_seen)) {
+			auto ahead = std::find(job.seen_ahead.begin(), job.seen_ahead.end(), v.uid);
+			if (ahead != job.seen_ahead.end()) {
+				job.seen_ahead.erase(ahead);
+				seen_set = true;
+			} else if (mailbox_.messages()[*at].flags.find('S') == std::string::npos) {
 				// With CONDSTORE the new modseq is reported with the flags, so it must be on
-				// disk first: one uidlist write per message. Without, one at the FETCH's end.
-				if (condstore_ && !mailbox_.commit_flags(error))
+				// disk first: this message and the next ones of the FETCH get \Seen now, with
+				// one uidlist write for all. Without, one write at the FETCH's end.
+				if (condstore_)
+					seen_set = set_seen_ahead(job, index);
+				else if (!(seen_set = mailbox_.set_flags(*at, mailbox_.messages()[*at].flags + "S", error)))
 					log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
-				if (!(at = mailbox_.find(v.uid))) {
-					job.missing = true;
-					continue;
-				}
-				v.letters = mailbox_.messages()[*at].flags;
-				v.modseq = mailbox_.messages()[*at].modseq;
-				job.add_flags = std::none_of(atts.begin(), atts.end(),
-							     [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::flags; });
-			} else {
-				log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
 			}
+		}
+		if (seen_set) {
+			if (!(at = mailbox_.find(v.uid))) {
+				job.missing = true;
+				continue;
+			}
+			v.letters = mailbox_.messages()[*at].flags;
+			v.modseq = mailbox_.messages()[*at].modseq;
+			job.add_flags = std::none_of(atts.begin(), atts.end(),
+						     [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::flags; });
 		}
 		job.index = index;
 		if (kept) {

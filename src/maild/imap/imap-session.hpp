@@ -241,6 +241,7 @@ private:
 	void fetch(const ImapCommand &cmd);
 	void produce_fetch(std::chrono::steady_clock::time_point until);
 	bool fetch_next_message();
+	bool set_seen_ahead(FetchJob &job, std::size_t first);
 	void fetch_next_item();
 	void fetch_send_range();
 	bool fetch_open(const MessageFile &m);
