@@ -40,15 +40,6 @@ def message(n):
             b"body of message %d\r\n" % (n, n, n, n)) + b"filler line\r\n" * (n % 7)
 
 
-def uid_list(text):
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition(":")
-        lo, hi = sorted((int(a), int(b or a)))
-        out.extend(range(lo, hi + 1))
-    return out
-
-
 class Failure(Exception):
     pass
 
@@ -120,7 +111,7 @@ class Session:
                 continue
             m = re.match(rb"\* VANISHED (?:\(EARLIER\) )?([0-9:,]+)$", resp)
             if m:
-                for uid in uid_list(m.group(1).decode()):
+                for uid in maildtest.uid_set(m.group(1).decode()):
                     if uid in self.view:
                         self.view.remove(uid)
                     else:
