@@ -61,6 +61,22 @@ void drop_if_unused(Registry &r, BoxIt it)
 		r.boxes.erase(it);
 }
 
+using HoldIt = std::map<std::pair<std::uint32_t, std::uint32_t>, Hold>::iterator;
+
+// The hold of message (uidvalidity, uid) of the mailbox at `dir`, with its mailbox's entry, or
+// nothing. Under r.mutex.
+std::optional<std::pair<BoxIt, HoldIt>> find_hold(Registry &r, const std::string &dir, std::uint32_t uidvalidity,
+						  std::uint32_t uid)
+{
+	auto it = r.boxes.find(dir);
+	if (it == r.boxes.end())
+		return std::nullopt;
+	auto h = it->second.holds.find({uidvalidity, uid});
+	if (h == it->second.holds.end())
+		return std::nullopt;
+	return std::make_pair(it, h);
+}
+
 // Takes `viewer` off `hold`; true when that was the last holder of a file already in place,
 // which is then the caller's to remove.
 bool let_go(Hold &hold, MailboxViewer::State *viewer)
@@ -156,14 +172,13 @@ std::optional<HeldMessage> MailboxViewer::held(std::uint32_t uidvalidity, std::u
 		return std::nullopt;
 	Registry &r = registry();
 	std::lock_guard lock(r.mutex);
-	auto it = r.boxes.find(state_->dir);
-	if (it == r.boxes.end())
+	auto found = find_hold(r, state_->dir, uidvalidity, uid);
+	if (!found)
 		return std::nullopt;
-	auto h = it->second.holds.find({uidvalidity, uid});
-	if (h == it->second.holds.end() || !h->second.placed ||
-	    std::find(h->second.holders.begin(), h->second.holders.end(), state_) == h->second.holders.end())
+	const Hold &h = found->second->second;
+	if (!h.placed || std::find(h.holders.begin(), h.holders.end(), state_) == h.holders.end())
 		return std::nullopt;
-	return HeldMessage{h->second.path, h->second.vsize};
+	return HeldMessage{h.path, h.vsize};
 }
 
 void MailboxViewer::release_unless(const std::function<bool(std::uint32_t uid)> &shown)
@@ -257,12 +272,10 @@ void placed(const std::string &dir, std::uint32_t uidvalidity, std::uint32_t uid
 	{
 		Registry &r = registry();
 		std::lock_guard lock(r.mutex);
-		auto it = r.boxes.find(dir);
-		if (it == r.boxes.end())
+		auto found = find_hold(r, dir, uidvalidity, uid);
+		if (!found)
 			return;
-		auto h = it->second.holds.find({uidvalidity, uid});
-		if (h == it->second.holds.end())
-			return;
+		auto [it, h] = *found;
 		h->second.placed = true;
 		if (!h->second.holders.empty())
 			return;
@@ -278,12 +291,10 @@ void cancel(const std::string &dir, std::uint32_t uidvalidity, std::uint32_t uid
 {
 	Registry &r = registry();
 	std::lock_guard lock(r.mutex);
-	auto it = r.boxes.find(dir);
-	if (it == r.boxes.end())
+	auto found = find_hold(r, dir, uidvalidity, uid);
+	if (!found)
 		return;
-	auto h = it->second.holds.find({uidvalidity, uid});
-	if (h == it->second.holds.end())
-		return;
+	auto [it, h] = *found;
 	for (MailboxViewer::State *v : h->second.holders)
 		v->holds.fetch_sub(1, std::memory_order_relaxed);
 	it->second.holds.erase(h);
