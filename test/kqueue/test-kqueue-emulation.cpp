@@ -1,5 +1,5 @@
 // kqueue(2) emulation: interface, changelist processing and timeouts.
-#define CATCH_CONFIG_MAIN
+#include "catch2-run.hpp"
 #include "kq-test.hpp"
 
 #include <cstddef>
@@ -310,4 +310,9 @@ TEST_CASE("{ident, filter} is unique: EV_ADD again modifies", "[kqueue][changes]
 	CHECK(change_err(kq, 50, EVFILT_TIMER, EV_DELETE) == 0);
 	CHECK(change_err(kq, 50, EVFILT_USER, EV_DELETE) == 0);
 	CHECK(change_err(kq, 50, EVFILT_USER, EV_DELETE) == ENOENT);
+}
+
+int main(int argc, char **argv)
+{
+	return catch2_run(argc, argv);
 }
