@@ -245,7 +245,7 @@ bool ImapSession::append_url(const std::string &text, std::string &reply)
 		reply = bad + "Invalid or unsupported URL\r\n";
 		return false;
 	}
-	if (url->has_user && url->user != user_) {
+	if (url->absolute && (!url->has_user || url->user != user_)) {
 		reply = bad + "Only this user's mailboxes\r\n";
 		return false;
 	}

@@ -254,6 +254,7 @@ std::optional<ImapUrl> parse_imap_url(std::string_view s)
 	ImapUrl url;
 	if (starts_nocase(s, "imap://")) {
 		s.remove_prefix(7);
+		url.absolute = true;
 		std::size_t slash = s.find('/');
 		if (slash == std::string_view::npos)
 			return std::nullopt;

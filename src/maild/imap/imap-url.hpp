@@ -23,7 +23,8 @@
 namespace maild {
 
 struct ImapUrl {
-	bool has_user = false; // an absolute URL's user (without it: anonymous access)
+	bool absolute = false; // "imap://...": only with a user (without one it means anonymous access)
+	bool has_user = false;
 	std::string user;      // percent-decoded
 	bool selected = false; // ";UID=..." alone: relative to the selected mailbox
 	std::string mailbox;   // modified UTF-7, "INBOX" in any case as "INBOX"; empty when `selected`
