@@ -615,7 +615,11 @@ bool is_append_message_literal(std::string_view text)
 	// The full parse decides: the grammar puts a literal after the mailbox only as the message,
 	// and a text ending in the mailbox's own literal spec lacks the CRLF and bytes after it.
 	ImapCommand cmd = parse_imap_command(text);
-	return cmd.verb == ImapVerb::append && cmd.error == nullptr;
+	if (cmd.verb != ImapVerb::append || cmd.error != nullptr)
+		return false;
+	// A CATENATE list that ended (URLs only, or a closed list) leaves no literal at the end.
+	const ImapCommand::AppendMessage &last = cmd.append_messages.back();
+	return !last.catenate || last.open;
 }
 
 } // namespace maild
