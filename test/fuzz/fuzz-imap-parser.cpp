@@ -3,11 +3,12 @@
 // NUL; sequence sets hold nz-numbers (0 only for '*') and contains() matches a direct reading of
 // the ranges; the result stays within a small multiple of the input; search keys nest at most
 // max_search_depth; is_append_message_literal agrees with the parser, and the spec that ends an
-// APPEND is its last message's; literal_at_end reads the trailing "{n}"/"{n+}" and whether a "~"
+// APPEND is its last message's (or that message's last CATENATE TEXT part's); literal_at_end reads the trailing "{n}"/"{n+}" and whether a "~"
 // makes it a literal8; LIST patterns match as a simple model does; date-times and imap_quote
 // round-trip (NUL, which no IMAP string can hold, dropped).
 #include "fuzz-check.hpp"
 #include "imap/imap-parser.hpp"
+#include "imap/imap-url.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -106,9 +107,16 @@ void check_command(std::string_view text)
 		total += f.size();
 	// Each message of an APPEND takes at least its "{n}" in the text.
 	FUZZ_CHECK(cmd.append_messages.size() <= text.size() / 3);
-	for (const auto &m : cmd.append_messages)
+	std::size_t cat_parts = 0;
+	for (const auto &m : cmd.append_messages) {
 		for (const auto &f : m.flags)
 			total += f.size();
+		// A CATENATE part takes at least "URL x" or "TEXT {n}" and a separator.
+		cat_parts += m.parts.size();
+		for (const auto &p : m.parts)
+			total += p.text.size();
+	}
+	FUZZ_CHECK(cat_parts <= text.size() / 6);
 	for (const auto &s : cmd.status_items)
 		total += s.size();
 	total += cmd.set.ranges.size() * sizeof(SeqRange);
@@ -141,14 +149,39 @@ void check_command(std::string_view text)
 	if (cmd.error == nullptr && cmd.verb == ImapVerb::enable)
 		FUZZ_CHECK(!cmd.args.empty());
 	bool append_ok = cmd.verb == ImapVerb::append && cmd.error == nullptr;
-	FUZZ_CHECK(is_append_message_literal(text) == append_ok);
+	// A closed CATENATE list (RFC 4469) ends the text with no literal of a message.
+	bool ends_in_message = append_ok && (!cmd.append_messages.back().catenate || cmd.append_messages.back().open);
+	FUZZ_CHECK(is_append_message_literal(text) == ends_in_message);
 	if (append_ok) {
-		auto lit = literal_at_end(text);
-		// The spec that ends the text is the last message's (MULTIAPPEND: one of several).
 		FUZZ_CHECK(!cmd.append_messages.empty());
+	}
+	if (ends_in_message) {
+		auto lit = literal_at_end(text);
+		// The spec that ends the text is the last message's (MULTIAPPEND: one of several), or
+		// its last TEXT part's.
 		const auto &last = cmd.append_messages.back();
-		FUZZ_CHECK(lit && lit->size == last.size && lit->binary == last.binary);
+		if (last.catenate)
+			FUZZ_CHECK(lit && lit->size == last.parts.back().size && lit->binary == last.parts.back().binary);
+		else
+			FUZZ_CHECK(lit && lit->size == last.size && lit->binary == last.binary);
 		FUZZ_CHECK(cmd.literal_size == cmd.append_messages.front().size);
+	}
+
+	// CATENATE's URLs (imap-url.hpp): a URL that parses names a message; the text a BADURL
+	// echoes has no CTL and no ']'.
+	for (const auto &m : cmd.append_messages) {
+		for (const auto &p : m.parts) {
+			if (!p.url)
+				continue;
+			auto url = parse_imap_url(p.text);
+			if (url) {
+				FUZZ_CHECK(url->uid != 0);
+				FUZZ_CHECK(url->selected == url->mailbox.empty());
+				FUZZ_CHECK(!url->length || *url->length != 0);
+			}
+			for (char c : url_resp_text(p.text))
+				FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != ']' && c != 0x7f);
+		}
 	}
 
 	// Same input, same answer.

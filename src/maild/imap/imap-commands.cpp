@@ -215,10 +215,4 @@ void ImapSession::close_or_unselect(const ImapCommand &cmd)
 	tagged(cmd.tag, "OK", close ? "Close completed" : "Unselect completed");
 }
 
-void ImapSession::append_without_literal(const ImapCommand &cmd)
-{
-	// Only reached with the message literal missing: APPEND's literal always starts a stream.
-	tagged(cmd.tag, "BAD", "APPEND needs a message literal");
-}
-
 } // namespace maild

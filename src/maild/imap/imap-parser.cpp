@@ -60,8 +60,46 @@ bool store_command(Cursor &c, ImapCommand &cmd)
 	return true;
 }
 
-// One message of an APPEND: [flag-list SP] [date-time SP] (literal / literal8), the literal's
-// bytes not included. A literal8 (RFC 3516 4.3) may hold NUL: the message is stored as sent.
+// "CATENATE" SP "(" cat-part *(SP cat-part) ")", cat-part = "TEXT" SP (literal / literal8) /
+// "URL" SP astring (RFC 4469 5; literal8 with BINARY). A TEXT literal's bytes are cut out of the
+// text; when the text ends right after one, the message is left open for the session.
+bool catenate(Cursor &c, ImapCommand::AppendMessage &m)
+{
+	std::string_view word;
+	if (!c.atom(word))
+		return false;
+	if (!equal_nocase(word, "CATENATE"))
+		return c.fail("invalid APPEND data");
+	m.catenate = true;
+	if (!c.sp() || !c.expect('(', "CATENATE list expected"))
+		return false;
+	do {
+		ImapCommand::AppendMessage::CatPart &p = m.parts.emplace_back();
+		if (!c.atom(word))
+			return false;
+		if (equal_nocase(word, "URL")) {
+			p.url = true;
+			if (!c.sp() || !c.astring(p.text))
+				return false;
+		} else if (equal_nocase(word, "TEXT")) {
+			if (!c.sp())
+				return false;
+			p.binary = c.accept('~');
+			if (!c.literal_spec(p.size))
+				return false;
+			if (c.at_end()) {
+				m.open = true;
+				return true;
+			}
+		} else {
+			return c.fail("invalid CATENATE part");
+		}
+	} while (c.accept(' '));
+	return c.close_paren();
+}
+
+// One message of an APPEND: [flag-list SP] [date-time SP] (literal / literal8 / CATENATE list),
+// the literal's bytes not included. A literal8 (RFC 3516 4.3) may hold NUL: the message is stored as sent.
 bool append_message(Cursor &c, ImapCommand &cmd)
 {
 	ImapCommand::AppendMessage &m = cmd.append_messages.emplace_back();
@@ -79,6 +117,8 @@ bool append_message(Cursor &c, ImapCommand &cmd)
 		if (!c.sp())
 			return false;
 	}
+	if (is_alpha(c.peek()))
+		return catenate(c, m);
 	m.binary = c.accept('~');
 	return c.literal_spec(m.size);
 }
@@ -90,7 +130,7 @@ bool append_command(Cursor &c, ImapCommand &cmd)
 	cmd.args.emplace_back();
 	if (!c.sp() || !c.mailbox(cmd.args.back()) || !c.sp() || !append_message(c, cmd))
 		return false;
-	while (!c.at_end()) {
+	while (!c.at_end() && !cmd.append_messages.back().open) {
 		if (!c.sp() || !append_message(c, cmd))
 			return false;
 	}
@@ -575,7 +615,11 @@ bool is_append_message_literal(std::string_view text)
 	// The full parse decides: the grammar puts a literal after the mailbox only as the message,
 	// and a text ending in the mailbox's own literal spec lacks the CRLF and bytes after it.
 	ImapCommand cmd = parse_imap_command(text);
-	return cmd.verb == ImapVerb::append && cmd.error == nullptr;
+	if (cmd.verb != ImapVerb::append || cmd.error != nullptr)
+		return false;
+	// A CATENATE list that ended (URLs only, or a closed list) leaves no literal at the end.
+	const ImapCommand::AppendMessage &last = cmd.append_messages.back();
+	return !last.catenate || last.open;
 }
 
 } // namespace maild

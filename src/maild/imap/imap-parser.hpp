@@ -148,6 +148,18 @@ struct ImapCommand {
 		std::optional<std::int64_t> internal_date;
 		std::uint64_t size = 0;
 		bool binary = false;
+		// CATENATE (RFC 4469): the message is built from these parts instead of one literal.
+		// A TEXT part's literal is cut out of the text like a message literal; `open` when the
+		// text ends right after one (the list goes on after its bytes).
+		struct CatPart {
+			bool url = false;
+			std::string text; // the URL, decoded from its astring
+			std::uint64_t size = 0;
+			bool binary = false; // TEXT ~{n} (RFC 3516 literal8)
+		};
+		bool catenate = false;
+		bool open = false;
+		std::vector<CatPart> parts;
 	};
 	std::vector<AppendMessage> append_messages;
 	// CONDSTORE and QRESYNC (RFC 7162), as modifiers of SELECT/EXAMINE, FETCH and STORE.
@@ -187,7 +199,8 @@ std::optional<LiteralSpec> literal_at_end(std::string_view line);
 
 // True when `text` (the command so far, literals inline, ending in a literal spec) is an APPEND
 // whose literal that ends it is a message: tag SP APPEND SP mailbox [SP flag-list] [SP date-time] SP {n}
-// (or ~{n}), and for MULTIAPPEND any number of further " [flag-list SP] [date-time SP] {n}".
+// (or ~{n}), and for MULTIAPPEND any number of further " [flag-list SP] [date-time SP] {n}"; or
+// the literal of a CATENATE TEXT part.
 // (A literal used for the mailbox name itself is not the message.) Exactly when
 // parse_imap_command(text) would accept it as an APPEND: a malformed APPEND gives false.
 bool is_append_message_literal(std::string_view text);

@@ -186,6 +186,15 @@ private:
 	void subscribe(const ImapCommand &cmd); // and UNSUBSCRIBE
 	// APPEND (imap-append.cpp).
 	void append_literal_begin(const LiteralSpec &lit);
+	bool append_start(const ImapCommand &cmd, const LiteralSpec *lit);
+	// Brings the files up to what the command so far names; `lit` is the literal it ends in.
+	void append_advance(const ImapCommand &cmd, const LiteralSpec *lit);
+	bool append_open_file(const ImapCommand &cmd, const ImapCommand::AppendMessage &m, const LiteralSpec *lit);
+	void append_stream(const LiteralSpec &lit);
+	const char *append_room(std::uint64_t size) const;
+	bool append_url(const std::string &text, std::string &reply); // CATENATE URL part
+	void append_fail(const std::string &tag, const LiteralSpec *lit, const std::string &reply);
+	bool append_close_file();
 	void append_write(std::string_view chunk);
 	void append_literal_end();
 	// A line after a message literal: the next message's, or the end of the command.
@@ -271,6 +280,11 @@ private:
 	std::uint64_t append_vsize_ = 0;
 	bool append_last_cr_ = false;
 	bool append_write_failed_ = false;
+	// CATENATE: the current message's file stays open between its parts; the next part to
+	// add, and the message's bytes so far (bounded by append_limit).
+	bool append_open_ = false;
+	std::size_t append_part_ = 0;
+	std::uint64_t append_msg_bytes_ = 0;
 	std::string sasl_tag_;
 
 	bool delaying_ = false;
