@@ -3,7 +3,7 @@ python's imaplib, on crafted messages. Exact answers for: SORT RETURN MIN/MAX (t
 sort order), COUNT and ALL (in sort order, ranges only where UIDs rise); PARTIAL for SEARCH and SORT,
 positive, reversed, negative (RFC 9394) and beyond the end; the BAD forms. RETURN (UPDATE): ADDTO
 on a delivery, REMOVEFROM on another session's flag change and expunge, ADDTO again on this
-session's own STORE, the SORT position of each; CANCELUPDATE; BAD on a reused tag; NO [NOUPDATE]
+session's own STORE, in IDLE without a command, the SORT position of each; CANCELUPDATE; BAD on a reused tag; NO [NOUPDATE]
 for a non-UID SEARCH and past 16 contexts; contexts gone after SELECT. THREAD=REFS against
 REFERENCES: no subject merging, threads by their latest arrival."""
 import os
@@ -44,8 +44,13 @@ with Root() as root:
     d = root.maildir("alice")
 
     def deliver(name, mtime, headers):
-        root.deliver("alice", name, data(headers))
-        os.utime(os.path.join(d, "new", name), (mtime, mtime))
+        # The internal date is set before the file shows in new/: a session in IDLE may move it
+        # to cur/ at once.
+        tmp = os.path.join(d, "tmp", name)
+        with open(tmp, "wb") as f:
+            f.write(data(headers))
+        os.utime(tmp, (mtime, mtime))
+        os.rename(tmp, os.path.join(d, "new", name))
 
     for name, mtime, headers in MESSAGES:
         deliver(name, mtime, headers)
@@ -174,12 +179,26 @@ with Root() as root:
         want(updates(r.ok("NOOP")), ['* ESEARCH (TAG "up2") UID ADDTO (8 9)', '* ESEARCH (TAG "c98") UID ADDTO (0 9)'],
              "each context its own")
 
+        # In IDLE the update comes as the mailbox changes, without a command (RFC 5267 4.3.2).
+        r.send("idl IDLE\r\n")
+        check(r.response().startswith(b"+"), "IDLE continuation")
+        deliver("m10", T + 8 * H + 1800, ["Subject: ten"])
+        got = []
+        while not got:
+            line = r.response(timeout=20)
+            check(line is not None, "an update in IDLE within 20 s")
+            got = updates([line])
+        want(got, ['* ESEARCH (TAG "up2") UID ADDTO (9 10)'], "ADDTO in IDLE")
+        r.send("DONE\r\n")
+        untagged, done = r.until("idl")
+        check(done.startswith(b"OK") and not updates(untagged), "IDLE ends: %r %r" % (untagged, done))
+
         # SELECT ends every context.
         r.ok("SELECT INBOX")
-        deliver("m10", T + 9 * H, ["Subject: ten"])
+        deliver("m11", T + 9 * H, ["Subject: eleven"])
         want(updates(r.ok("NOOP")), [], "no updates after SELECT")
         untagged, done = r.cmd("UID SEARCH RETURN (UPDATE) ALL", tag="up2")
-        want((untagged, done[:2]), ([b'* ESEARCH (TAG "up2") UID ALL 1:4,6:10'], b"OK"), "a tag free again after SELECT")
+        want((untagged, done[:2]), ([b'* ESEARCH (TAG "up2") UID ALL 1:4,6:11'], b"OK"), "a tag free again after SELECT")
         r2.ok("LOGOUT")
 
         # python's imaplib: ESORT's answer is an ESEARCH response.
@@ -188,9 +207,9 @@ with Root() as root:
         typ, dat = c._simple_command("UID", "SORT", "RETURN (MIN MAX COUNT)", "(REVERSE ARRIVAL)", "UTF-8", "ALL")
         want(typ, "OK", "imaplib UID SORT RETURN")
         got = c._untagged_response(typ, dat, "ESEARCH")[1]
-        check(len(got) == 1 and got[0].endswith(b"UID MIN 10 MAX 3 COUNT 9"), "imaplib ESORT: %r" % got)
+        check(len(got) == 1 and got[0].endswith(b"UID MIN 11 MAX 3 COUNT 10"), "imaplib ESORT: %r" % got)
         typ, dat = c._simple_command("SEARCH", "RETURN (PARTIAL -1:-3)", "ALL")
         got = c._untagged_response(typ, dat, "ESEARCH")[1]
-        check(len(got) == 1 and got[0].endswith(b"PARTIAL (-1:-3 7:9)"), "imaplib PARTIAL: %r" % got)
+        check(len(got) == 1 and got[0].endswith(b"PARTIAL (-1:-3 8:10)"), "imaplib PARTIAL: %r" % got)
         c.logout()
         r.ok("LOGOUT")
