@@ -141,7 +141,7 @@ with Root() as root:
                     "SORT (DATE) ALL", "SORT (DATE)  UTF-8 ALL", "SORT (DATE) UTF-8 RETURN (ALL) ALL",
                     "SORT (DATE) UTF-8 CHARSET UTF-8 ALL", "SORT (DATE) UTF-8 BOGUS", "SORT (DATE UTF-8 ALL",
                     "THREAD BOGUS UTF-8 ALL", "THREAD (REFERENCES) UTF-8 ALL", "THREAD REFERENCES UTF-8",
-                    "THREAD", "UID THREAD REFS UTF-8 ALL"):
+                    "THREAD", "UID THREAD REF UTF-8 ALL"):
             untagged, done = r.cmd(bad)
             check(done.startswith(b"BAD") and not any(u.startswith((b"* SORT", b"* THREAD")) for u in untagged),
                   "%s: BAD: %r" % (bad, done))

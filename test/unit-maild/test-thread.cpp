@@ -1,5 +1,5 @@
-// THREAD ORDEREDSUBJECT and REFERENCES (RFC 5256 4) on made-up messages: each rule of the
-// algorithm that changes an answer, and the response's nesting.
+// THREAD ORDEREDSUBJECT and REFERENCES (RFC 5256 4) and REFS (draft-ietf-morg-inthread) on
+// made-up messages: each rule of the algorithm that changes an answer, and the response's nesting.
 #include "imap/imap-thread.hpp"
 #include "mail/message-id.hpp"
 
@@ -11,9 +11,10 @@ using namespace maild;
 
 namespace {
 ThreadMessage msg(std::uint32_t id, std::string message_id, std::vector<std::string> refs, std::string subject,
-		  std::int64_t sent, bool reply = false)
+		  std::int64_t sent, bool reply = false, std::int64_t arrival = 0)
 {
 	ThreadMessage m;
+	m.arrival = arrival;
 	m.id = id;
 	m.message_id = std::move(message_id);
 	m.references = std::move(refs);
@@ -135,4 +136,37 @@ TEST_CASE("REFERENCES: a chain as long as the mailbox costs no stack", "[imap][t
 	CHECK(out.substr(0, 10) == "(1 2 3 4 5");
 	CHECK(out.substr(out.size() - 8) == " 200000)");
 	CHECK(std::count(out.begin(), out.end(), '(') == 1);
+}
+
+TEST_CASE("REFS: no merging by subject, threads by their latest arrival", "[imap][thread]")
+{
+	// (id, Message-ID, References, base subject, sent, reply, arrival)
+	std::vector<ThreadMessage> m = {
+		msg(1, "a1@x", {}, "PLAN", 10, false, 40),
+		msg(2, "a2@x", {"a1@x"}, "PLAN", 11, true, 50),
+		msg(3, "b1@x", {}, "LUNCH", 9, false, 10),
+		msg(4, "b2@x", {"b1@x"}, "LUNCH", 12, true, 20),
+		// A reply to a message that is not here: REFERENCES puts it under "PLAN".
+		msg(5, "c2@x", {"gone@x"}, "PLAN", 8, true, 30),
+		// Arrived last, sent first: children stay in sent order, the thread moves last.
+		msg(6, "b3@x", {"b1@x"}, "LUNCH", 1, true, 60),
+	};
+	CHECK(thread_references(m).format() == "(3 (6)(4))(1 (5)(2))");
+	CHECK(thread_refs(m).format() == "(5)(1 2)(3 (6)(4))");
+	// Without 6 the "LUNCH" thread's latest arrival is 4's, the earliest of the three.
+	m.pop_back();
+	CHECK(thread_refs(m).format() == "(3 4)(5)(1 2)");
+	CHECK(thread_refs({}).format().empty());
+}
+
+TEST_CASE("REFS: a dummy root's thread goes by its messages' arrival; ties by place", "[imap][thread]")
+{
+	std::vector<ThreadMessage> m = {
+		msg(1, "p@x", {}, "X", 1, false, 100),
+		// Two answers to a missing message: the dummy root takes the later arrival of the two.
+		msg(2, "q@x", {"z@x"}, "Y", 2, true, 50), msg(3, "r@x", {"z@x"}, "Y", 3, true, 150),
+		// Same arrival as 1: the later place in the mailbox goes after it.
+		msg(4, "s@x", {}, "X", 4, false, 100),
+	};
+	CHECK(thread_refs(m).format() == "(1)(4)((2)(3))");
 }

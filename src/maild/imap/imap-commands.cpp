@@ -57,6 +57,7 @@ const ImapSession::CommandSpec *ImapSession::find_command(ImapVerb verb)
 		{V::search, &ImapSession::search, selected, uid_form | sequence_numbers},
 		{V::sort, &ImapSession::sort, selected, uid_form | sequence_numbers},	// RFC 5256
 		{V::thread, &ImapSession::sort, selected, uid_form | sequence_numbers}, // RFC 5256
+		{V::cancelupdate, &ImapSession::cancelupdate, selected, 0},		// RFC 5267 4.3.5
 		{V::fetch, &ImapSession::fetch, selected, uid_form | sequence_numbers},
 		{V::store, &ImapSession::store, selected, uid_form | sequence_numbers | read_write},
 		{V::copy, &ImapSession::copy, selected, uid_form | sequence_numbers},

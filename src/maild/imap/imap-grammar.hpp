@@ -298,6 +298,9 @@ bool fetch_spec(Cursor &c, std::vector<FetchAtt> &out);
 bool fetch_modifiers(Cursor &c, ImapCommand &cmd);
 // "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key), after "SEARCH" (imap-parser-search.cpp).
 bool search_command(Cursor &c, ImapCommand &cmd);
+// "RETURN" SP "(" [option *(SP option)] ")" SP, after "RETURN" (imap-parser-search.cpp): SEARCH's
+// and SORT's return options.
+bool search_return(Cursor &c, ImapCommand &cmd);
 // imap-parser-sort.cpp: what follows "SORT" and "THREAD".
 bool sort_command(Cursor &c, ImapCommand &cmd);
 bool thread_command(Cursor &c, ImapCommand &cmd);

@@ -123,6 +123,7 @@ void ImapSession::close_mailbox()
 	mailbox_name_.clear();
 	view_max_uid_ = 0;
 	saved_uids_.clear();
+	contexts_.clear(); // RFC 5267 4.3: updates end when the mailbox is no longer selected
 }
 
 void ImapSession::status(const ImapCommand &cmd)

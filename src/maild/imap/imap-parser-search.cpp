@@ -194,9 +194,32 @@ bool search_key(Cursor &c, SearchKey &key, int depth)
 	return search_key_argument(c, key, spec->arg, depth);
 }
 
-// RFC 4731: "RETURN" SP "(" [option *(SP option)] ")" SP, the options MIN MAX ALL COUNT, and
-// SAVE from RFC 5182.
-bool search_return(Cursor &c, ImapCommand &cmd)
+// RFC 5267 4.4's partial-range "low:high" (either way round), or RFC 9394's "-n:-m" counting
+// from the last result.
+bool partial_range(Cursor &c, ImapCommand &cmd)
+{
+	std::int64_t ends[2];
+	bool negative = c.peek() == '-';
+	for (int k = 0; k < 2; k++) {
+		if (k == 1 && !c.expect(':', "PARTIAL range expected"))
+			return false;
+		if (negative && !c.expect('-', "PARTIAL range expected"))
+			return false;
+		std::uint64_t n = 0;
+		if (!c.number(n, UINT32_MAX, true))
+			return false;
+		ends[k] = negative ? -static_cast<std::int64_t>(n) : static_cast<std::int64_t>(n);
+	}
+	cmd.partial_first = ends[0];
+	cmd.partial_last = ends[1];
+	return true;
+}
+
+} // namespace
+
+// RFC 4731: "RETURN" SP "(" [option *(SP option)] ")" SP, the options MIN MAX ALL COUNT, SAVE
+// from RFC 5182, and RFC 5267's CONTEXT, UPDATE and PARTIAL.
+bool imap_grammar::search_return(Cursor &c, ImapCommand &cmd)
 {
 	cmd.search_return_given = true;
 	if (!c.sp() || !c.expect('(', "RETURN options expected"))
@@ -205,7 +228,9 @@ bool search_return(Cursor &c, ImapCommand &cmd)
 		return c.sp();
 	static constexpr std::pair<const char *, unsigned> options[] = {
 		{"MIN", ImapCommand::ret_min}, {"MAX", ImapCommand::ret_max}, {"ALL", ImapCommand::ret_all},
-		{"COUNT", ImapCommand::ret_count}, {"SAVE", ImapCommand::ret_save}};
+		{"COUNT", ImapCommand::ret_count}, {"SAVE", ImapCommand::ret_save},
+		{"PARTIAL", ImapCommand::ret_partial}, {"UPDATE", ImapCommand::ret_update},
+		{"CONTEXT", ImapCommand::ret_context}};
 	do {
 		std::string_view name;
 		if (!c.atom(name))
@@ -214,12 +239,17 @@ bool search_return(Cursor &c, ImapCommand &cmd)
 				       [&](const auto &o) { return equal_nocase(name, o.first); });
 		if (it == std::end(options))
 			return c.fail("unknown SEARCH RETURN option");
+		// RFC 5267 4.4: one PARTIAL or one ALL at most, not both.
+		if ((it->second == ImapCommand::ret_partial &&
+		     (cmd.search_return & (ImapCommand::ret_partial | ImapCommand::ret_all))) ||
+		    (it->second == ImapCommand::ret_all && (cmd.search_return & ImapCommand::ret_partial)))
+			return c.fail("PARTIAL goes without ALL and only once");
 		cmd.search_return |= it->second;
+		if (it->second == ImapCommand::ret_partial && (!c.sp() || !partial_range(c, cmd)))
+			return false;
 	} while (c.accept(' '));
 	return c.close_paren() && c.sp();
 }
-
-} // namespace
 
 // "SEARCH" [SP "RETURN" SP "(" options ")"] [SP "CHARSET" SP astring] 1*(SP search-key), after
 // "SEARCH".

@@ -1,5 +1,6 @@
 // SORT and THREAD (RFC 5256 5, with RFC 5957's DISPLAYFROM and DISPLAYTO): a sort program or an
-// algorithm, a charset that is not optional as it is in SEARCH, then SEARCH's own keys.
+// algorithm, a charset that is not optional as it is in SEARCH, then SEARCH's own keys. SORT may
+// start with SEARCH's RETURN options (ESORT and CONTEXT=SORT, RFC 5267 3 and 4).
 #include "imap/imap-grammar.hpp"
 
 #include <algorithm>
@@ -40,20 +41,31 @@ bool charset_and_keys(Cursor &c, ImapCommand &cmd)
 	std::string charset;
 	if (!c.sp() || !c.astring(charset))
 		return false;
+	bool returning = cmd.search_return_given;
+	cmd.search_return_given = false;
 	if (!search_command(c, cmd))
 		return false;
 	if (cmd.search_return_given || !cmd.charset.empty())
 		return c.fail("invalid search key");
+	cmd.search_return_given = returning;
 	cmd.charset = upper_copy(charset);
 	return true;
 }
 
 } // namespace
 
-// "SORT" SP "(" sort-criterion *(SP sort-criterion) ")" SP charset 1*(SP search-key)
+// "SORT" SP ["RETURN" SP "(" options ")" SP] "(" sort-criterion *(SP sort-criterion) ")" SP
+// charset 1*(SP search-key)
 bool imap_grammar::sort_command(Cursor &c, ImapCommand &cmd)
 {
-	if (!c.sp() || !c.expect('(', "sort criteria expected"))
+	if (!c.sp())
+		return false;
+	std::size_t start = c.pos();
+	if (!equal_nocase(c.take_while(is_atom_char), "RETURN"))
+		c.rewind(start);
+	else if (!search_return(c, cmd))
+		return false;
+	if (!c.expect('(', "sort criteria expected"))
 		return false;
 	do {
 		if (!sort_criterion(c, cmd.sort_criteria.emplace_back()))
@@ -72,6 +84,8 @@ bool imap_grammar::thread_command(Cursor &c, ImapCommand &cmd)
 		cmd.thread_algorithm = ThreadAlgorithm::orderedsubject;
 	else if (equal_nocase(name, "REFERENCES"))
 		cmd.thread_algorithm = ThreadAlgorithm::references;
+	else if (equal_nocase(name, "REFS"))
+		cmd.thread_algorithm = ThreadAlgorithm::refs;
 	else
 		return c.fail("unknown threading algorithm");
 	return charset_and_keys(c, cmd);

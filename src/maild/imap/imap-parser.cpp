@@ -447,6 +447,12 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 		return id_command(c, cmd);
 	case ImapVerb::enable:
 		return enable_command(c, cmd);
+	case ImapVerb::cancelupdate: // 1*(SP quoted)
+		do {
+			if (!c.sp() || !c.quoted(cmd.args.emplace_back()))
+				return false;
+		} while (c.peek() == ' ');
+		return true;
 	}
 	return true;
 }
@@ -470,6 +476,7 @@ constexpr VerbName verbs[] = {
 	{"COPY", ImapVerb::copy}, {"IDLE", ImapVerb::idle}, {"MOVE", ImapVerb::move},
 	{"ID", ImapVerb::id}, {"ENABLE", ImapVerb::enable},
 	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread},
+	{"CANCELUPDATE", ImapVerb::cancelupdate},
 };
 
 ImapVerb lookup_verb(std::string_view name)

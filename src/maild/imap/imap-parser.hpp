@@ -89,7 +89,8 @@ enum class ImapVerb {
 	list, lsub, status, select, examine, create, delete_, rename, subscribe, unsubscribe, append,
 	check, close, unselect, expunge, search, fetch, store, copy, idle,
 	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */,
-	sort /* RFC 5256 */, thread /* RFC 5256 */
+	sort /* RFC 5256 */, thread /* RFC 5256 */,
+	cancelupdate /* RFC 5267 */
 };
 
 // SELECT/EXAMINE's QRESYNC parameter (RFC 7162 3.2.5).
@@ -99,7 +100,7 @@ struct QresyncParams {
 	std::optional<SequenceSet> known_uids;
 	std::optional<SequenceSet> known_seqs, known_seq_uids; // seq-match-data
 };
-enum class ThreadAlgorithm : std::uint8_t { orderedsubject, references };
+enum class ThreadAlgorithm : std::uint8_t { orderedsubject, references, refs /* draft-ietf-morg-inthread */ };
 
 struct ImapCommand {
 	std::string tag;
@@ -131,10 +132,17 @@ struct ImapCommand {
 	                                       // SORT's and THREAD's charset (never empty)
 	std::vector<SortCriterion> sort_criteria;                      // SORT: at least one
 	ThreadAlgorithm thread_algorithm = ThreadAlgorithm::references; // THREAD
-	// SEARCH RETURN (...) (ESEARCH RFC 4731, SAVE RFC 5182): which results; `RETURN ()` is ALL.
-	enum SearchReturn : unsigned { ret_min = 1, ret_max = 2, ret_all = 4, ret_count = 8, ret_save = 16 };
+	// SEARCH and SORT RETURN (...) (ESEARCH RFC 4731, SAVE RFC 5182, ESORT and CONTEXT RFC
+	// 5267): which results; `RETURN ()` is ALL.
+	enum SearchReturn : unsigned {
+		ret_min = 1, ret_max = 2, ret_all = 4, ret_count = 8, ret_save = 16,
+		ret_partial = 32, ret_update = 64, ret_context = 128
+	};
 	bool search_return_given = false;
 	unsigned search_return = 0;
+	// PARTIAL's range as written: 1-based positions in the result, both negative when counted
+	// from its end (RFC 9394: -1 is the last result); never 0.
+	std::int64_t partial_first = 0, partial_last = 0;
 	enum class StoreMode { replace, add, remove } store_mode = StoreMode::replace;
 	bool silent = false;                        // FLAGS.SILENT
 	std::vector<std::string> flags;             // store / append flags, as written ("\Seen", "$Junk")
@@ -185,6 +193,7 @@ struct ImapCommand {
 // A tag is 1+ ASTRING-CHARs except '+'; no tag (or an invalid one) -> tag empty and error set.
 // Verb keywords and the UID prefix are case-insensitive. Unknown verb -> verb unknown (no error
 // needed); UID before anything but FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE/SORT/THREAD -> verb unknown and error.
+// CANCELUPDATE's tags (RFC 5267 4.3.5, quoted strings) are in args.
 ImapCommand parse_imap_command(std::string_view text);
 
 // If `line` (one line, no CRLF) ends in a literal spec "{n}" or "{n+}", its size and whether it is

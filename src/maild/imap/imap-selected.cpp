@@ -116,6 +116,8 @@ bool ImapSession::sync(bool allow_expunge, bool reload)
 				      [](std::uint32_t u, const MessageFile &m) { return u < m.uid; });
 	if (fresh != messages.end() && !full())
 		sync_new(static_cast<std::size_t>(fresh - messages.begin()));
+	// RETURN (UPDATE) searches (RFC 5267 4.3) follow what the lines above told the client.
+	report_search_updates();
 	return reload && !sync_pending_;
 }
 
@@ -685,7 +687,8 @@ void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vec
 class ImapSession::SearchJob final : public SlicedCommand {
 public:
 	SearchJob(ImapSession &s, const ImapCommand &cmd, SearchKey key)
-		: s_(s), cmd_(cmd), key_(std::move(key)), modseq_(has_modseq_key(key_))
+		: s_(s), cmd_(cmd), key_(std::move(key)), modseq_(has_modseq_key(key_)),
+		  start_modseq_(s.mailbox_.highest_modseq())
 	{
 	}
 	bool step(std::chrono::steady_clock::time_point until) override;
@@ -705,51 +708,63 @@ private:
 	bool modseq_ = false;
 	std::uint64_t max_modseq_ = 0;
 	std::vector<std::uint64_t> found_modseqs_;
+	// RETURN (UPDATE): flag changes after this are looked at again once the context is live.
+	std::uint64_t start_modseq_ = 0;
 	void finish_esearch();
 };
 
 void ImapSession::SearchJob::finish_esearch()
 {
 	unsigned want = cmd_.search_return;
-	if (want == 0)
-		want = ImapCommand::ret_all; // RETURN () is RETURN (ALL)
+	std::vector<bool> named = esearch_named(cmd_, found_.size());
 	if (want & ImapCommand::ret_save) {
-		// SAVE with MIN and/or MAX alone saves just those (RFC 5182 2.4).
+		// SAVE with MIN, MAX or PARTIAL alone saves just those (RFC 5182 2.4).
 		std::vector<std::uint32_t> uids;
-		bool only_ends = (want & (ImapCommand::ret_min | ImapCommand::ret_max)) &&
-				 !(want & (ImapCommand::ret_all | ImapCommand::ret_count));
 		for (std::size_t k = 0; k < found_.size(); k++) {
-			if (only_ends && !(k == 0 && (want & ImapCommand::ret_min)) &&
-			    !(k + 1 == found_.size() && (want & ImapCommand::ret_max)))
-				continue;
-			uids.push_back(cmd_.uid ? found_[k] : s_.view_[found_[k] - 1].uid);
+			if (named[k])
+				uids.push_back(cmd_.uid ? found_[k] : s_.view_[found_[k] - 1].uid);
 		}
 		s_.saved_uids_ = std::move(uids);
-		if ((want & ~unsigned(ImapCommand::ret_save)) == 0)
-			return; // SAVE alone answers no ESEARCH
 	}
+	if (want & ImapCommand::ret_update)
+		s_.keep_search_context(cmd_, key_, found_, {}, start_modseq_);
+	constexpr unsigned data = ImapCommand::ret_min | ImapCommand::ret_max | ImapCommand::ret_all |
+				  ImapCommand::ret_count | ImapCommand::ret_partial;
+	if ((want & ImapCommand::ret_save) && !(want & data))
+		return; // SAVE without MIN, MAX, ALL, COUNT or PARTIAL answers no ESEARCH
 	std::string line = "ESEARCH (TAG " + imap_quote(cmd_.tag) + ")";
 	if (cmd_.uid)
 		line += " UID";
-	if (!found_.empty() && (want & ImapCommand::ret_min))
-		line += " MIN " + std::to_string(found_.front());
-	if (!found_.empty() && (want & ImapCommand::ret_max))
-		line += " MAX " + std::to_string(found_.back());
-	if (!found_.empty() && (want & ImapCommand::ret_all))
-		line += " ALL " + sequence_set_text(found_);
-	if (want & ImapCommand::ret_count)
-		line += " COUNT " + std::to_string(found_.size());
+	line += esearch_data(cmd_, found_);
 	if (modseq_ && !found_.empty()) {
 		// Of the messages the reply names: MIN and MAX alone name just those two.
 		std::uint64_t highest = 0;
 		for (std::size_t k = 0; k < found_.size(); k++) {
-			if ((want & (ImapCommand::ret_all | ImapCommand::ret_count)) ||
-			    (k == 0 && (want & ImapCommand::ret_min)) || (k + 1 == found_.size() && (want & ImapCommand::ret_max)))
+			if (named[k])
 				highest = std::max(highest, found_modseqs_[k]);
 		}
-		line += " MODSEQ " + std::to_string(highest);
+		if (highest > 0)
+			line += " MODSEQ " + std::to_string(highest);
 	}
 	s_.untagged(line);
+}
+
+std::optional<bool> ImapSession::search_matches(const SearchKey &key, std::size_t i, MessageBytes &bytes)
+{
+	const ViewMessage &v = view_[i];
+	auto at = mailbox_.find(v.uid);
+	if (v.expunged || !at)
+		return std::nullopt;
+	const MessageFile &file = mailbox_.messages()[*at];
+	SearchTarget t(bytes);
+	t.file = &file;
+	t.path = mailbox_.path_of(file);
+	t.seq = static_cast<std::uint32_t>(i + 1);
+	t.letters = file.flags;
+	t.recent = v.recent;
+	t.max_seq = static_cast<std::uint32_t>(view_.size());
+	t.max_uid = view_.empty() ? 0 : view_.back().uid;
+	return matches(key, t);
 }
 
 bool ImapSession::search_slice(const SearchKey &key, bool resumed, std::size_t &next, MessageBytes &bytes,
@@ -759,31 +774,13 @@ bool ImapSession::search_slice(const SearchKey &key, bool resumed, std::size_t &
 	std::string error;
 	if (resumed && !mailbox_.refresh(error))
 		log_line(LogLevel::warn, conn_.peer(), "user=" + user_ + ": " + error);
-	std::uint32_t max_uid = view_.empty() ? 0 : view_.back().uid;
 	while (next < view_.size()) {
 		if (conn_.output_full() || std::chrono::steady_clock::now() >= until)
 			return false;
 		std::size_t i = next++;
-		const ViewMessage &v = view_[i];
-		auto at = mailbox_.find(v.uid);
-		if (v.expunged || !at)
-			continue;
-		const MessageFile &file = mailbox_.messages()[*at];
-		bool hit = false;
-		{
-			// Done with the parsed message before found() may reuse `bytes`.
-			SearchTarget t(bytes);
-			t.file = &file;
-			t.path = mailbox_.path_of(file);
-			t.seq = static_cast<std::uint32_t>(i + 1);
-			t.letters = file.flags;
-			t.recent = v.recent;
-			t.max_seq = static_cast<std::uint32_t>(view_.size());
-			t.max_uid = max_uid;
-			hit = matches(key, t);
-		}
-		if (hit)
-			found(i, file);
+		// Done with the parsed message before found() may reuse `bytes`.
+		if (search_matches(key, i, bytes).value_or(false))
+			found(i, mailbox_.messages()[*mailbox_.find(view_[i].uid)]);
 	}
 	return true;
 }
@@ -839,6 +836,8 @@ std::optional<SearchKey> ImapSession::search_keys(const ImapCommand &cmd)
 
 void ImapSession::search(const ImapCommand &cmd)
 {
+	if (update_tag_taken(cmd))
+		return;
 	if (cmd.search_return & ImapCommand::ret_save)
 		saved_uids_.clear(); // a SEARCH ... SAVE that fails leaves "$" empty (RFC 5182 2.1)
 	if (auto key = search_keys(cmd))

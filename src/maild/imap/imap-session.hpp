@@ -19,6 +19,7 @@
 #include "auth/session-host.hpp"
 #include "base/fd.hpp"
 #include "imap/imap-parser.hpp"
+#include "imap/imap-search-update.hpp"
 #include "imap/mailbox-watch.hpp"
 #include "net/connection.hpp"
 #include "storage/maildir.hpp"
@@ -245,6 +246,18 @@ private:
 			  std::chrono::steady_clock::time_point until,
 			  const std::function<void(std::size_t index, const MessageFile &file)> &found);
 	void sort(const ImapCommand &cmd); // and THREAD (imap-sort-command.cpp)
+	// Does `key` match view message i? Nothing when its file is gone.
+	std::optional<bool> search_matches(const SearchKey &key, std::size_t i, MessageBytes &bytes);
+	// SORT's keys of a message, from the loop's SortCache or read into `bytes`.
+	std::shared_ptr<const SortFields> sort_fields_of(const MessageFile &file, MessageBytes &bytes);
+	// RETURN (UPDATE) (RFC 5267 4.3, imap-search-update.cpp): a tag already in use is refused
+	// (BAD sent, true); a finished SEARCH or SORT keeps its result live, or says NO [NOUPDATE];
+	// report_search_updates() sends ADDTO and REMOVEFROM for what the view changed; CANCELUPDATE.
+	bool update_tag_taken(const ImapCommand &cmd);
+	void keep_search_context(const ImapCommand &cmd, const SearchKey &key, std::vector<std::uint32_t> uids,
+				 std::vector<std::shared_ptr<const SortFields>> fields, std::uint64_t seen_modseq);
+	void report_search_updates();
+	void cancelupdate(const ImapCommand &cmd);
 
 	// FETCH (imap-fetch.cpp).
 	void fetch(const ImapCommand &cmd);
@@ -306,6 +319,8 @@ private:
 	// "$" (RFC 5182): the UIDs the last SEARCH ... RETURN (SAVE) found, ascending; emptied when
 	// a mailbox is selected or closed. At most one per message in view.
 	std::vector<std::uint32_t> saved_uids_;
+	// RETURN (UPDATE)'s live results, at most max_search_contexts; gone with the mailbox.
+	std::vector<SearchContext> contexts_;
 	// This session as a viewer of the selected mailbox: what others expunge stays readable here
 	// until EXPUNGE has been sent for it.
 	MailboxViewer viewer_;

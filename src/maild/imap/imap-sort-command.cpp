@@ -1,6 +1,7 @@
-// SORT and THREAD (RFC 5256, RFC 5957's DISPLAYFROM and DISPLAYTO): the messages SEARCH's keys
-// choose, ordered by what their headers say. The keys of each message come from the loop's
-// SortCache, so a mailbox's headers are read once, not at every command.
+// SORT and THREAD (RFC 5256, RFC 5957's DISPLAYFROM and DISPLAYTO, THREAD=REFS): the messages
+// SEARCH's keys choose, ordered by what their headers say. The keys of each message come from
+// the loop's SortCache, so a mailbox's headers are read once, not at every command. SORT with
+// RETURN (...) answers in ESEARCH (ESORT and CONTEXT=SORT, RFC 5267).
 #include "imap/imap-session.hpp"
 #include "imap/imap-sort.hpp"
 #include "imap/imap-thread.hpp"
@@ -18,7 +19,10 @@ namespace maild {
 // bound allows.
 class ImapSession::SortJob final : public SlicedCommand {
 public:
-	SortJob(ImapSession &s, const ImapCommand &cmd, SearchKey key) : s_(s), cmd_(cmd), key_(std::move(key)) {}
+	SortJob(ImapSession &s, const ImapCommand &cmd, SearchKey key)
+		: s_(s), cmd_(cmd), key_(std::move(key)), start_modseq_(s.mailbox_.highest_modseq())
+	{
+	}
 	bool step(std::chrono::steady_clock::time_point until) override;
 
 private:
@@ -26,9 +30,9 @@ private:
 		std::uint32_t number; // sequence number or UID, as the reply gives it
 		std::shared_ptr<const SortFields> fields;
 	};
-	std::shared_ptr<const SortFields> fields_of(const MessageFile &file, const std::string &path);
 	bool collect(std::chrono::steady_clock::time_point until);
-	std::string answer() const;
+	std::string answer();
+	std::string extended_answer(const std::vector<std::size_t> &order);
 
 	ImapSession &s_;
 	ImapCommand cmd_;
@@ -40,22 +44,22 @@ private:
 	std::string reply_;
 	std::size_t sent_ = 0;
 	bool collected_ = false;
+	std::uint64_t start_modseq_ = 0; // as SearchJob's
 };
 
-std::shared_ptr<const SortFields> ImapSession::SortJob::fields_of(const MessageFile &file, const std::string &path)
+std::shared_ptr<const SortFields> ImapSession::sort_fields_of(const MessageFile &file, MessageBytes &bytes)
 {
-	Mailbox &mailbox = s_.mailbox_;
 	SortCache &cache = SortCache::of_this_loop();
-	if (auto f = cache.find(mailbox.dir(), mailbox.uidvalidity(), file.uid))
+	if (auto f = cache.find(mailbox_.dir(), mailbox_.uidvalidity(), file.uid))
 		return f;
-	if (!bytes_.open(AT_FDCWD, path)) {
+	if (!bytes.open(AT_FDCWD, mailbox_.path_of(file))) {
 		// Expunged or renamed by another session a moment ago: it still has a place in this
 		// session's view, with empty keys, and nothing is cached for it.
 		return std::make_shared<const SortFields>(sort_fields("", 0, file.vsize));
 	}
-	auto f = std::make_shared<const SortFields>(sort_fields(split_entity(bytes_.data()).first, bytes_.mtime(), file.vsize));
-	bytes_.release();
-	cache.insert(mailbox.dir(), mailbox.uidvalidity(), file.uid, f);
+	auto f = std::make_shared<const SortFields>(sort_fields(split_entity(bytes.data()).first, bytes.mtime(), file.vsize));
+	bytes.release();
+	cache.insert(mailbox_.dir(), mailbox_.uidvalidity(), file.uid, f);
 	return f;
 }
 
@@ -73,19 +77,55 @@ bool ImapSession::SortJob::collect(std::chrono::steady_clock::time_point until)
 	return s_.search_slice(key_, resumed, next_, bytes_, until, [&](std::size_t i, const MessageFile &file) {
 		bytes_.release();
 		auto number = static_cast<std::uint32_t>(cmd_.uid ? file.uid : i + 1);
-		found_.push_back({number, fields_of(file, mailbox.path_of(file))});
+		found_.push_back({number, s_.sort_fields_of(file, bytes_)});
 	});
 }
 
-std::string ImapSession::SortJob::answer() const
+// ESORT (RFC 5267 3): the ESEARCH items over the result in sort order; SAVE and UPDATE as in
+// SEARCH. An empty answer when SAVE is all that was asked.
+std::string ImapSession::SortJob::extended_answer(const std::vector<std::size_t> &order)
+{
+	std::vector<std::uint32_t> result;
+	result.reserve(order.size());
+	for (std::size_t i : order)
+		result.push_back(found_[i].number);
+	unsigned want = cmd_.search_return;
+	if (want & ImapCommand::ret_save) {
+		std::vector<bool> named = esearch_named(cmd_, result.size());
+		std::vector<std::uint32_t> uids;
+		for (std::size_t k = 0; k < result.size(); k++) {
+			if (named[k])
+				uids.push_back(cmd_.uid ? result[k] : s_.view_[result[k] - 1].uid);
+		}
+		std::sort(uids.begin(), uids.end()); // "$" is a set, kept ascending
+		s_.saved_uids_ = std::move(uids);
+	}
+	if (want & ImapCommand::ret_update) {
+		std::vector<std::shared_ptr<const SortFields>> fields;
+		fields.reserve(order.size());
+		for (std::size_t i : order)
+			fields.push_back(found_[i].fields);
+		s_.keep_search_context(cmd_, key_, result, std::move(fields), start_modseq_);
+	}
+	constexpr unsigned data = ImapCommand::ret_min | ImapCommand::ret_max | ImapCommand::ret_all |
+				  ImapCommand::ret_count | ImapCommand::ret_partial;
+	if ((want & ImapCommand::ret_save) && !(want & data))
+		return std::string();
+	return "* ESEARCH (TAG " + imap_quote(cmd_.tag) + ")" + (cmd_.uid ? " UID" : "") + esearch_data(cmd_, result) + "\r\n";
+}
+
+std::string ImapSession::SortJob::answer()
 {
 	if (cmd_.verb == ImapVerb::sort) {
 		std::vector<const SortFields *> keys;
 		keys.reserve(found_.size());
 		for (const auto &f : found_)
 			keys.push_back(f.fields.get());
+		std::vector<std::size_t> order = sort_order(keys, cmd_.sort_criteria);
+		if (cmd_.search_return_given)
+			return extended_answer(order);
 		std::string line = "* SORT";
-		for (std::size_t i : sort_order(keys, cmd_.sort_criteria))
+		for (std::size_t i : order)
 			line += " " + std::to_string(found_[i].number);
 		return line + "\r\n";
 	}
@@ -94,7 +134,8 @@ std::string ImapSession::SortJob::answer() const
 	for (const auto &f : found_)
 		messages.push_back(thread_message(*f.fields, f.number));
 	ThreadForest forest = cmd_.thread_algorithm == ThreadAlgorithm::orderedsubject ? thread_orderedsubject(messages)
-										       : thread_references(messages);
+			      : cmd_.thread_algorithm == ThreadAlgorithm::refs		 ? thread_refs(messages)
+										 : thread_references(messages);
 	std::string threads = forest.format();
 	return "* THREAD" + (threads.empty() ? std::string() : " " + threads) + "\r\n";
 }
@@ -125,6 +166,10 @@ bool ImapSession::SortJob::step(std::chrono::steady_clock::time_point until)
 // SORT and THREAD.
 void ImapSession::sort(const ImapCommand &cmd)
 {
+	if (update_tag_taken(cmd))
+		return;
+	if (cmd.search_return & ImapCommand::ret_save)
+		saved_uids_.clear(); // as SEARCH's (RFC 5182 2.1)
 	if (auto key = search_keys(cmd))
 		sliced_ = std::make_unique<SortJob>(*this, cmd, std::move(*key));
 }

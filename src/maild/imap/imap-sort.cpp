@@ -130,14 +130,20 @@ std::vector<std::size_t> sort_order(const std::vector<const SortFields *> &messa
 	for (std::size_t i = 0; i < order.size(); i++)
 		order[i] = i;
 	std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
-		for (const SortCriterion &c : criteria) {
-			int r = compare(*messages[x], *messages[y], c.kind);
-			if (r != 0)
-				return c.reverse ? r > 0 : r < 0;
-		}
-		return x < y;
+		return sort_before(*messages[x], static_cast<std::uint32_t>(x), *messages[y], static_cast<std::uint32_t>(y), criteria);
 	});
 	return order;
+}
+
+bool sort_before(const SortFields &a, std::uint32_t place_a, const SortFields &b, std::uint32_t place_b,
+		 const std::vector<SortCriterion> &criteria)
+{
+	for (const SortCriterion &c : criteria) {
+		int r = compare(a, b, c.kind);
+		if (r != 0)
+			return c.reverse ? r > 0 : r < 0;
+	}
+	return place_a < place_b;
 }
 
 ThreadMessage thread_message(const SortFields &f, std::uint32_t id)
@@ -149,6 +155,7 @@ ThreadMessage thread_message(const SortFields &f, std::uint32_t id)
 	m.subject_key = f.subject;
 	m.reply_or_forward = f.reply_or_forward;
 	m.sent = f.sent;
+	m.arrival = f.arrival;
 	return m;
 }
 

@@ -45,6 +45,11 @@ SortFields sort_fields(std::string_view header, std::int64_t internal_date, std:
 // sequence number breaks every tie, and REVERSE does not reverse that).
 std::vector<std::size_t> sort_order(const std::vector<const SortFields *> &messages, const std::vector<SortCriterion> &criteria);
 
+// Whether message a (at `place_a` in the mailbox: a sequence number or a UID) comes before b in
+// that order.
+bool sort_before(const SortFields &a, std::uint32_t place_a, const SortFields &b, std::uint32_t place_b,
+		 const std::vector<SortCriterion> &criteria);
+
 // THREAD's view of a message.
 ThreadMessage thread_message(const SortFields &f, std::uint32_t id);
 

@@ -1,6 +1,7 @@
 #include "imap/imap-thread.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <string_view>
 #include <unordered_map>
 
@@ -52,7 +53,7 @@ namespace {
 // referred to (a dummy until a message with it turns up).
 class ReferencesThreader {
 public:
-	explicit ReferencesThreader(const std::vector<ThreadMessage> &messages) : messages_(messages) {}
+	ReferencesThreader(const std::vector<ThreadMessage> &messages, bool refs) : messages_(messages), refs_(refs) {}
 
 	ThreadForest run()
 	{
@@ -64,8 +65,11 @@ public:
 				roots.push_back(c);
 		}
 		roots = prune(roots);
-		roots = merge_by_subject(roots);
+		if (!refs_)
+			roots = merge_by_subject(roots);
 		sort_siblings(roots);
+		if (refs_)
+			sort_by_latest_arrival(roots);
 		ThreadForest f;
 		f.nodes.resize(nodes_.size());
 		for (std::uint32_t c = 0; c < nodes_.size(); c++) {
@@ -287,7 +291,31 @@ private:
 		std::sort(roots.begin(), roots.end(), by_key);
 	}
 
+	// REFS: the roots by the latest arrival below each (a dummy root has none of its own), ties
+	// by that message's place.
+	void sort_by_latest_arrival(std::vector<std::uint32_t> &roots)
+	{
+		std::vector<SortKey> latest(roots.size(), SortKey{INT64_MIN, 0});
+		for (std::size_t k = 0; k < roots.size(); k++) {
+			for (std::uint32_t c : post_order({roots[k]})) {
+				std::uint32_t m = nodes_[c].message;
+				if (m != none && latest[k] < SortKey{messages_[m].arrival, m})
+					latest[k] = {messages_[m].arrival, m};
+			}
+		}
+		std::vector<std::size_t> order(roots.size());
+		for (std::size_t k = 0; k < order.size(); k++)
+			order[k] = k;
+		std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return latest[a] < latest[b]; });
+		std::vector<std::uint32_t> sorted;
+		sorted.reserve(roots.size());
+		for (std::size_t k : order)
+			sorted.push_back(roots[k]);
+		roots = std::move(sorted);
+	}
+
 	const std::vector<ThreadMessage> &messages_;
+	bool refs_ = false;
 	std::vector<Container> nodes_;
 	std::unordered_map<std::string, std::uint32_t> by_id_;
 };
@@ -296,7 +324,12 @@ private:
 
 ThreadForest thread_references(const std::vector<ThreadMessage> &messages)
 {
-	return ReferencesThreader(messages).run();
+	return ReferencesThreader(messages, false).run();
+}
+
+ThreadForest thread_refs(const std::vector<ThreadMessage> &messages)
+{
+	return ReferencesThreader(messages, true).run();
 }
 
 std::string ThreadForest::format() const
