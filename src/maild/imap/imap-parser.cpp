@@ -407,6 +407,13 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 		return id_command(c, cmd);
 	case ImapVerb::enable:
 		return enable_command(c, cmd);
+	case ImapVerb::compress: {
+		std::string_view mechanism;
+		if (!c.sp() || !c.atom(mechanism))
+			return false;
+		cmd.args.push_back(upper_copy(mechanism));
+		return true;
+	}
 	}
 	return true;
 }
@@ -429,7 +436,7 @@ constexpr VerbName verbs[] = {
 	{"SEARCH", ImapVerb::search}, {"FETCH", ImapVerb::fetch}, {"STORE", ImapVerb::store},
 	{"COPY", ImapVerb::copy}, {"IDLE", ImapVerb::idle}, {"MOVE", ImapVerb::move},
 	{"ID", ImapVerb::id}, {"ENABLE", ImapVerb::enable},
-	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread},
+	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread}, {"COMPRESS", ImapVerb::compress},
 };
 
 ImapVerb lookup_verb(std::string_view name)
