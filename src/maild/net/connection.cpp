@@ -20,11 +20,14 @@ constexpr std::size_t write_budget = 256 * 1024;
 // Raw (literal) input counts as progress for the idle timeout only in steps this large, so a
 // client cannot keep a connection by trickling a huge literal a byte at a time.
 constexpr std::uint64_t raw_progress_step = 64 * 1024;
+#if MAILD_HAVE_ZLIB
 // With compression: the input buffer holds at most a line's limit and this much more, so an
 // over-long line is seen as such; one pump inflates at most inflate_budget bytes, a few reads'
-// worth, so that a compressed flood of small commands is served no faster than a plain one.
+// worth, so a compressed flood of small commands holds the loop for a bounded time per
+// iteration, as a plain client's reads do.
 constexpr std::size_t inflate_step = 16 * 1024;
 constexpr std::size_t inflate_budget = 64 * 1024;
+#endif
 } // namespace
 
 #if MAILD_HAVE_ZLIB
