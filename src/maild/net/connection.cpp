@@ -275,8 +275,10 @@ void Connection::on_readable()
 	}
 	if (n == 0) {
 		eof_ = true; // lines already received still run (a half-closed client's QUIT counts)
+#if MAILD_HAVE_ZLIB
 	} else if (z_) {
-		z_->zin.append(buf, static_cast<std::size_t>(n));
+		z_->zin.append(buf, static_cast<std::size_t>(n)); // inflated in pump(), as room allows
+#endif
 	} else {
 		// Bytes alone are no progress: the idle timer restarts only when they complete a line
 		// or a literal step (handle_lines), so a trickle that never does is timed out.
