@@ -453,6 +453,13 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 				return false;
 		} while (c.peek() == ' ');
 		return true;
+	case ImapVerb::compress: {
+		std::string_view mechanism;
+		if (!c.sp() || !c.atom(mechanism))
+			return false;
+		cmd.args.push_back(upper_copy(mechanism));
+		return true;
+	}
 	}
 	return true;
 }
@@ -476,7 +483,7 @@ constexpr VerbName verbs[] = {
 	{"COPY", ImapVerb::copy}, {"IDLE", ImapVerb::idle}, {"MOVE", ImapVerb::move},
 	{"ID", ImapVerb::id}, {"ENABLE", ImapVerb::enable},
 	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread},
-	{"CANCELUPDATE", ImapVerb::cancelupdate},
+	{"CANCELUPDATE", ImapVerb::cancelupdate}, {"COMPRESS", ImapVerb::compress},
 };
 
 ImapVerb lookup_verb(std::string_view name)

@@ -90,7 +90,8 @@ enum class ImapVerb {
 	check, close, unselect, expunge, search, fetch, store, copy, idle,
 	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */,
 	sort /* RFC 5256 */, thread /* RFC 5256 */,
-	cancelupdate /* RFC 5267 */
+	cancelupdate, /* RFC 5267 */
+	compress /* RFC 4978 */
 };
 
 // SELECT/EXAMINE's QRESYNC parameter (RFC 7162 3.2.5).
@@ -111,7 +112,8 @@ struct ImapCommand {
 		// sent: base64 or "=" for an empty one]; list/lsub: reference, pattern;
 		// status: mailbox (items in status_items); select/examine/create/delete/subscribe/unsubscribe: mailbox;
 		// rename: from, to; append: mailbox; copy, move: mailbox; id: field, value, field, value...
-		// (a NIL value as an empty string; ID NIL: none); enable: the capability names, upper-cased.
+		// (a NIL value as an empty string; ID NIL: none); enable: the capability names, upper-cased;
+		// compress: the mechanism, upper-cased.
 		// A mailbox argument (not LIST's reference or pattern) that is "inbox" in any case is
 		// given as "INBOX", since INBOX is case-insensitive (RFC 3501 5.1).
 	std::vector<std::string> status_items; // upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN

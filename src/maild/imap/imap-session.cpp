@@ -22,7 +22,8 @@ std::string ImapSession::capabilities(const ImapLimits &limits)
 	return "IMAP4rev1 LITERAL+ MULTIAPPEND CATENATE SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE BINARY ESEARCH "
 	       "SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CONDSTORE QRESYNC SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 	       "THREAD=REFERENCES THREAD=REFS ESORT CONTEXT=SEARCH CONTEXT=SORT APPENDLIMIT=" +
-	       std::to_string(limits.append_limit) + " AUTH=PLAIN";
+	       std::to_string(limits.append_limit) + " AUTH=PLAIN" +
+	       (Connection::compression_available() ? " COMPRESS=DEFLATE" : "");
 }
 
 void ImapSession::start()

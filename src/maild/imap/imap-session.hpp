@@ -61,6 +61,7 @@ public:
 	void on_line(std::string_view line) override;
 	void on_line_too_long() override;
 	void on_raw(std::string_view chunk, bool last) override;
+	void on_input_error(std::string_view why) override; // imap-compress.cpp
 	bool busy() const override { return delaying_ || fetch_ != nullptr || sliced_ != nullptr; }
 	// In IDLE, also while sync() has changes left to report that did not fit under the bound.
 	bool streaming() const override
@@ -148,6 +149,7 @@ private:
 	std::string vanished_uids(const SequenceSet &uids) const;
 	void close_or_unselect(const ImapCommand &cmd);
 	void append_without_literal(const ImapCommand &cmd);
+	void compress(const ImapCommand &cmd); // imap-compress.cpp
 
 	// Input.
 	void command_line(std::string_view line);

@@ -10,6 +10,16 @@
 // handed to the handler (an over-long one too), a literal completed or each 64 KiB of it, or
 // output written to the socket. Bytes that never complete a line do not count, so a client
 // that trickles a byte at a time is closed like a silent one.
+//
+// Compression (start_compression(), IMAP COMPRESS=DEFLATE): output is deflated as it is queued
+// and synced (Z_SYNC_FLUSH) before every write to the socket; what deflate holds back counts
+// toward the output bound. Input is inflated only into the room the input buffer has (a line's
+// limit plus a step), so a small compressed input that inflates to gigabytes waits in zlib and
+// in the socket: nothing more is read while it does. One pump inflates a bounded amount and
+// leaves the rest to the loop's next iteration. An over-long line ends the connection (skipping
+// it, as without compression, would have the server inflate whatever the client chose at a
+// thousand times its size), as does input that is not deflate: the handler says why
+// (on_input_error) and the connection closes once that is sent.
 #pragma once
 
 #include "base/fd.hpp"
@@ -51,6 +61,9 @@ public:
 		(void)chunk;
 		(void)last;
 	}
+	// The input cannot go on (corrupt compressed data, an over-long compressed line): the last
+	// words to the client, if any; the connection closes once its output is sent.
+	virtual void on_input_error(std::string_view why) { (void)why; }
 };
 
 struct ConnectionLimits {
@@ -77,13 +90,10 @@ public:
 	// Room for up to n bytes of output, to be filled in place and then queued with
 	// send_commit(m), m <= n; nothing else may be sent in between. Saves a copy for output that
 	// is produced by converting something (FETCH, RETR).
-	char *send_reserve(std::size_t n) { return out_.reserve(n); }
-	void send_commit(std::size_t n)
-	{
-		if (!closed())
-			out_.commit(n);
-	}
-	std::size_t unsent() const { return out_.size(); }
+	char *send_reserve(std::size_t n);
+	void send_commit(std::size_t n);
+	// Queued bytes, and with compression the bytes deflate has not yet written out.
+	std::size_t unsent() const { return out_.size() + unsynced_; }
 	bool output_full() const { return unsent() >= limits_.output_bound; }
 	const ConnectionLimits &limits() const { return limits_; }
 
@@ -104,6 +114,14 @@ public:
 	void close(std::string_view reason);
 	bool closed() const { return !fd_; }
 
+	// Whether this build has compression (zlib).
+	static bool compression_available();
+	// From now on output is deflated and input inflated (raw deflate, RFC 4978); what is queued
+	// already goes out as it is, and input received after the current line is taken as
+	// compressed. False when the build has no zlib or compression is already on.
+	bool start_compression();
+	bool compressed() const { return z_ != nullptr; }
+
 	const std::string &peer() const { return peer_; }
 	iol::IoLoop &loop() const { return loop_; }
 
@@ -117,6 +135,14 @@ private:
 	// Restarts the idle timer: a line or a step of a literal reached the handler, or output
 	// reached the socket.
 	void progress();
+	// Compression: deflates what is pending so the socket gets all of it; inflates what fits
+	// into the input buffer (true when it added bytes); the input waiting in zlib or unread.
+	void sync_output();
+	bool inflate_input();
+	bool input_backlog() const;
+	bool input_stopped() const;
+	bool input_error_due() const;
+	void input_failed(std::string_view why);
 
 	iol::IoLoop &loop_;
 	Fd fd_;
@@ -135,6 +161,11 @@ private:
 	bool in_pump_ = false;
 
 	OutputQueue out_;
+	struct Compression; // defined where zlib is
+	std::unique_ptr<Compression> z_;
+	std::size_t unsynced_ = 0;
+	std::size_t inflated_in_pump_ = 0;
+	iol::Timeout resume_; // goes on inflating in the loop's next iteration
 
 	iol::Io read_io_;
 	iol::Io write_io_;
