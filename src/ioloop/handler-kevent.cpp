@@ -32,6 +32,14 @@ constexpr bool close_keeps_knotes = true;
 constexpr bool close_keeps_knotes = false;
 #endif
 
+// The handler never reads `data` of a read or write event; our emulation's EV_NODATA saves it a
+// system call an event to count the bytes. FreeBSD, macOS and libkqueue lack the flag.
+#ifdef EV_NODATA
+constexpr unsigned short fd_add = EV_ADD | EV_NODATA;
+#else
+constexpr unsigned short fd_add = EV_ADD;
+#endif
+
 } // namespace
 
 struct handler_context {
@@ -182,7 +190,7 @@ void add(ioloop &loop, io_file &file, unsigned old_conditions)
 			queue(ctx, fd, EVFILT_WRITE, EV_DELETE, nullptr);
 		}
 		struct kevent ev;
-		EV_SET(&ev, fd, want_read ? EVFILT_READ : EVFILT_WRITE, EV_ADD, 0, 0, &file);
+		EV_SET(&ev, fd, want_read ? EVFILT_READ : EVFILT_WRITE, fd_add, 0, 0, &file);
 		if (int err = apply_now(loop, ev))
 			fail(err, err == EPERM ? "kevent cannot watch this kind of fd" : "io_add: kevent");
 		file.registered = file.conditions();
@@ -193,11 +201,11 @@ void add(ioloop &loop, io_file &file, unsigned old_conditions)
 		return;
 	}
 	if (want_read && !had_read)
-		queue(ctx, fd, EVFILT_READ, EV_ADD, &file);
+		queue(ctx, fd, EVFILT_READ, fd_add, &file);
 	else if (!want_read && had_read)
 		queue(ctx, fd, EVFILT_READ, EV_DELETE, nullptr);
 	if (want_write && !had_write)
-		queue(ctx, fd, EVFILT_WRITE, EV_ADD, &file);
+		queue(ctx, fd, EVFILT_WRITE, fd_add, &file);
 	else if (!want_write && had_write)
 		queue(ctx, fd, EVFILT_WRITE, EV_DELETE, nullptr);
 	file.registered = file.conditions();
