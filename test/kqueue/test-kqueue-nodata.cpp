@@ -1,4 +1,4 @@
-// EV_NODATA, the emulation's extension for callers that never read `data` of fd events (the
+// NOTE_NODATA, the emulation's extension for callers that never read `data` of fd events (the
 // ioloop kevent handler): what such an event still reports, and what it leaves out.
 #include "kq-test.hpp"
 
@@ -31,15 +31,15 @@ struct Socks {
 
 } // namespace
 
-TEST_CASE("EV_NODATA: level-triggered events with data 0, the input fflags and data not echoed",
+TEST_CASE("NOTE_NODATA: level-triggered events with data 0, the input fflags and data not echoed",
 	  "[kqueue][nodata]")
 {
 	Kq kq;
 	Socks s;
 	int rtag = 0, wtag = 0;
 	// NOTE_LOWAT and its count are accepted and ignored: they must not come back in the event.
-	REQUIRE(change(kq, id(s.a), EVFILT_READ, EV_ADD | EV_NODATA, NOTE_LOWAT, 100, &rtag) == 0);
-	REQUIRE(change(kq, id(s.a), EVFILT_WRITE, EV_ADD | EV_NODATA, NOTE_LOWAT, 7, &wtag) == 0);
+	REQUIRE(change(kq, id(s.a), EVFILT_READ, EV_ADD, NOTE_NODATA | NOTE_LOWAT, 100, &rtag) == 0);
+	REQUIRE(change(kq, id(s.a), EVFILT_WRITE, EV_ADD, NOTE_NODATA | NOTE_LOWAT, 7, &wtag) == 0);
 	auto evs = wait(kq, 4);
 	REQUIRE(evs.size() == 1);
 	CHECK(evs[0].filter == EVFILT_WRITE);
@@ -55,8 +55,7 @@ TEST_CASE("EV_NODATA: level-triggered events with data 0, the input fflags and d
 		CHECK(r->udata == &rtag);
 		CHECK(r->data == 0); // 5 bytes are there: not counted
 		CHECK(r->fflags == 0);
-		CHECK((r->flags & EV_NODATA) != 0); // returned with the knote's flags, as EV_CLEAR is
-		CHECK((r->flags & (EV_EOF | EV_ERROR)) == 0);
+		CHECK(r->flags == 0);
 	}
 	char buf[8];
 	REQUIRE(read(s.a, buf, sizeof buf) == 5);
@@ -65,14 +64,14 @@ TEST_CASE("EV_NODATA: level-triggered events with data 0, the input fflags and d
 	CHECK(evs[0].filter == EVFILT_WRITE);
 }
 
-TEST_CASE("EV_NODATA: EV_EOF, EV_ONESHOT, EV_DISPATCH and EV_CLEAR as without it",
+TEST_CASE("NOTE_NODATA: EV_EOF, EV_ONESHOT, EV_DISPATCH and EV_CLEAR as without it",
 	  "[kqueue][nodata]")
 {
 	Kq kq;
 	SECTION("the peer's close gives EV_EOF on both filters") {
 		Socks s;
-		REQUIRE(change(kq, id(s.a), EVFILT_READ, EV_ADD | EV_NODATA) == 0);
-		REQUIRE(change(kq, id(s.a), EVFILT_WRITE, EV_ADD | EV_NODATA) == 0);
+		REQUIRE(change(kq, id(s.a), EVFILT_READ, EV_ADD, NOTE_NODATA) == 0);
+		REQUIRE(change(kq, id(s.a), EVFILT_WRITE, EV_ADD, NOTE_NODATA) == 0);
 		close(s.b);
 		s.b = -1;
 		auto evs = wait(kq, 4, 1000);
@@ -85,7 +84,7 @@ TEST_CASE("EV_NODATA: EV_EOF, EV_ONESHOT, EV_DISPATCH and EV_CLEAR as without it
 	}
 	SECTION("EV_ONESHOT") {
 		Pipe p;
-		REQUIRE(change(kq, id(p.rd), EVFILT_READ, EV_ADD | EV_NODATA | EV_ONESHOT) == 0);
+		REQUIRE(change(kq, id(p.rd), EVFILT_READ, EV_ADD | EV_ONESHOT, NOTE_NODATA) == 0);
 		put(p.wr, "x", 1);
 		auto evs = wait(kq, 4);
 		REQUIRE(evs.size() == 1);
@@ -95,7 +94,7 @@ TEST_CASE("EV_NODATA: EV_EOF, EV_ONESHOT, EV_DISPATCH and EV_CLEAR as without it
 	}
 	SECTION("EV_DISPATCH") {
 		Pipe p;
-		REQUIRE(change(kq, id(p.rd), EVFILT_READ, EV_ADD | EV_NODATA | EV_DISPATCH) == 0);
+		REQUIRE(change(kq, id(p.rd), EVFILT_READ, EV_ADD | EV_DISPATCH, NOTE_NODATA) == 0);
 		put(p.wr, "x", 1);
 		REQUIRE(wait(kq, 4).size() == 1);
 		CHECK(wait(kq, 4).empty());
@@ -105,7 +104,7 @@ TEST_CASE("EV_NODATA: EV_EOF, EV_ONESHOT, EV_DISPATCH and EV_CLEAR as without it
 	}
 	SECTION("EV_CLEAR") {
 		Pipe p;
-		REQUIRE(change(kq, id(p.rd), EVFILT_READ, EV_ADD | EV_NODATA | EV_CLEAR) == 0);
+		REQUIRE(change(kq, id(p.rd), EVFILT_READ, EV_ADD | EV_CLEAR, NOTE_NODATA) == 0);
 		put(p.wr, "x", 1);
 		REQUIRE(wait(kq, 4).size() == 1);
 		CHECK(wait(kq, 4).empty());
@@ -114,15 +113,16 @@ TEST_CASE("EV_NODATA: EV_EOF, EV_ONESHOT, EV_DISPATCH and EV_CLEAR as without it
 	}
 }
 
-TEST_CASE("EV_NODATA: an event left over from a full eventlist is checked again", "[kqueue][nodata][queue]")
+TEST_CASE("NOTE_NODATA: an event left over from a full eventlist is checked again",
+	  "[kqueue][nodata][queue]")
 {
 	// Only an event fresh from epoll skips the filter: a leftover may be stale by its turn.
 	Kq kq;
 	Pipe x, y;
 	put(x.wr, "x", 1);
 	put(y.wr, "y", 1);
-	REQUIRE(change(kq, id(x.rd), EVFILT_READ, EV_ADD | EV_NODATA) == 0);
-	REQUIRE(change(kq, id(y.rd), EVFILT_READ, EV_ADD | EV_NODATA) == 0);
+	REQUIRE(change(kq, id(x.rd), EVFILT_READ, EV_ADD, NOTE_NODATA) == 0);
+	REQUIRE(change(kq, id(y.rd), EVFILT_READ, EV_ADD, NOTE_NODATA) == 0);
 	auto evs = wait(kq, 1);
 	REQUIRE(evs.size() == 1);
 	int left = evs[0].ident == id(x.rd) ? y.rd : x.rd;
@@ -131,6 +131,27 @@ TEST_CASE("EV_NODATA: an event left over from a full eventlist is checked again"
 	evs = wait(kq, 4);
 	CHECK(find(evs, id(left), EVFILT_READ) == nullptr);
 	CHECK(evs.size() == 1);
+}
+
+TEST_CASE("NOTE_NODATA is taken when the knote is added, not from a later change",
+	  "[kqueue][nodata]")
+{
+	Kq kq;
+	Pipe with, without;
+	put(with.wr, "abc", 3);
+	put(without.wr, "abc", 3);
+	REQUIRE(change(kq, id(with.rd), EVFILT_READ, EV_ADD, NOTE_NODATA) == 0);
+	REQUIRE(change(kq, id(without.rd), EVFILT_READ, EV_ADD) == 0);
+	REQUIRE(change(kq, id(with.rd), EVFILT_READ, EV_ADD) == 0);
+	REQUIRE(change(kq, id(without.rd), EVFILT_READ, EV_ADD, NOTE_NODATA) == 0);
+	auto evs = wait(kq, 4);
+	REQUIRE(evs.size() == 2);
+	const struct kevent *w = find(evs, id(with.rd), EVFILT_READ);
+	const struct kevent *wo = find(evs, id(without.rd), EVFILT_READ);
+	REQUIRE(w != nullptr);
+	REQUIRE(wo != nullptr);
+	CHECK(w->data == 0);
+	CHECK(wo->data == 3);
 }
 
 TEST_CASE("fd events behind a queued user event: every one reported, once", "[kqueue][queue]")
@@ -142,7 +163,7 @@ TEST_CASE("fd events behind a queued user event: every one reported, once", "[kq
 	Pipe p[3];
 	for (Pipe &pp : p) {
 		put(pp.wr, "x", 1);
-		REQUIRE(change(kq, id(pp.rd), EVFILT_READ, EV_ADD | EV_NODATA | EV_CLEAR) == 0);
+		REQUIRE(change(kq, id(pp.rd), EVFILT_READ, EV_ADD | EV_CLEAR, NOTE_NODATA) == 0);
 	}
 	REQUIRE(change(kq, 1, EVFILT_USER, 0, NOTE_TRIGGER) == 0);
 	std::vector<struct kevent> all;

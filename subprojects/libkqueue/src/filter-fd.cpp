@@ -334,7 +334,7 @@ bool fd_deliver(kq_state &q, knote *kn, struct kevent &out)
 {
 	bool eof;
 	int64_t data = 0;
-	if (kn->seen_call == q.call && (kn->reg.flags & EV_NODATA) != 0) {
+	if (kn->seen_call == q.call && kn->nodata) {
 		// Fresh from this call's epoll_wait, and nobody reads the byte count (EV_ONESHOT and
 		// EV_DISPATCH come here; the rest takes fd_report's inline path).
 		eof = (kn->revents & kn->eof_events) != 0;

@@ -44,6 +44,10 @@ struct knote {
 	uint64_t requeued_call = 0; // kevent() call that re-queued it after delivery
 	uint32_t revents = 0; // last epoll events for an fd knote
 	uint32_t eof_events = 0; // fd knote: the epoll events that mean EV_EOF for its filter
+	// fd knote: added with NOTE_NODATA, and neither EV_ONESHOT nor EV_DISPATCH, so an event
+	// fresh from epoll is reported by a copy of reg (see fd_report)
+	bool copy_report = false;
+	bool nodata = false; // fd knote: added with NOTE_NODATA
 	bool enabled = false;
 	bool queued = false;
 	bool triggered = false; // EVFILT_USER
@@ -166,14 +170,13 @@ inline constexpr uint32_t fd_read_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPO
 inline constexpr uint32_t fd_write_events = EPOLLOUT | EPOLLHUP | EPOLLERR;
 
 // Reports one knote of an fd epoll has just reported, into `out` (true) or the ready queue.
-// Inline, and the common case (EV_NODATA, neither EV_ONESHOT nor EV_DISPATCH) without a call:
+// Inline, and the common case (NOTE_NODATA, neither EV_ONESHOT nor EV_DISPATCH) without a call:
 // this is most of what a kevent() call costs per event.
 inline bool fd_report(kq_state &q, knote *kn, uint32_t events, struct kevent *out, int room)
 {
 	// While nothing waits in the ready queue, the event goes straight to the eventlist: the
 	// order is the one the queue would give, without the knote's trip through it.
-	if (q.queue.head == nullptr && room > 0 &&
-	    (kn->reg.flags & (EV_NODATA | EV_ONESHOT | EV_DISPATCH)) == EV_NODATA) {
+	if (q.queue.head == nullptr && room > 0 && kn->copy_report) {
 		// Fresh from this call's epoll_wait, and nobody reads the byte count: what epoll said
 		// is all there is to report, and an fd knote's reg holds fflags and data 0. Not
 		// queued, the knote needs no revents or seen_call: its next report sets them.
