@@ -69,10 +69,10 @@ knote *knote_new(kq_state &q, const struct kevent &kev)
 	kn->reg.flags = kev.flags & (EV_ONESHOT | EV_CLEAR | EV_DISPATCH | EV_RECEIPT);
 	kn->enabled = (kev.flags & EV_DISABLE) == 0;
 	if (is_fd_filter(kev.filter)) {
-		// Reported as fflags 0 and data of their own (NOTE_LOWAT is ignored): kept 0 here, a
-		// delivery is then a copy of reg.
 		kn->nodata = (kev.fflags & NOTE_NODATA) != 0;
 		kn->copy_report = kn->nodata && (kev.flags & (EV_ONESHOT | EV_DISPATCH)) == 0;
+		// Reported as fflags 0 and data of their own (NOTE_LOWAT is ignored): kept 0 here, a
+		// delivery is then a copy of reg.
 		kn->reg.fflags = 0;
 		kn->reg.data = 0;
 		// READ: EPOLLERR too, since a pipe's write end watched for reading hears of a gone
