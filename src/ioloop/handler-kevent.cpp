@@ -32,6 +32,14 @@ constexpr bool close_keeps_knotes = true;
 constexpr bool close_keeps_knotes = false;
 #endif
 
+// The handler never reads `data` of a read or write event; our emulation's NOTE_NODATA saves it
+// a system call an event to count the bytes. FreeBSD, macOS and libkqueue lack the note.
+#ifdef NOTE_NODATA
+constexpr unsigned int fd_notes = NOTE_NODATA;
+#else
+constexpr unsigned int fd_notes = 0;
+#endif
+
 } // namespace
 
 struct handler_context {
@@ -60,10 +68,11 @@ int apply_now(ioloop &loop, const struct kevent &change);
 // The same for the queued changes alone.
 void apply_queued(ioloop &loop);
 
-void queue(handler_context &ctx, uintptr_t fd, short filter, unsigned short flags, void *udata)
+void queue(handler_context &ctx, uintptr_t fd, short filter, unsigned short flags, void *udata,
+	   unsigned int fflags = 0)
 {
 	struct kevent ev;
-	EV_SET(&ev, fd, filter, flags, 0, 0, udata);
+	EV_SET(&ev, fd, filter, flags, fflags, 0, udata);
 	ctx.changes.push_back(ev);
 }
 
@@ -182,7 +191,7 @@ void add(ioloop &loop, io_file &file, unsigned old_conditions)
 			queue(ctx, fd, EVFILT_WRITE, EV_DELETE, nullptr);
 		}
 		struct kevent ev;
-		EV_SET(&ev, fd, want_read ? EVFILT_READ : EVFILT_WRITE, EV_ADD, 0, 0, &file);
+		EV_SET(&ev, fd, want_read ? EVFILT_READ : EVFILT_WRITE, EV_ADD, fd_notes, 0, &file);
 		if (int err = apply_now(loop, ev))
 			fail(err, err == EPERM ? "kevent cannot watch this kind of fd" : "io_add: kevent");
 		file.registered = file.conditions();
@@ -193,11 +202,11 @@ void add(ioloop &loop, io_file &file, unsigned old_conditions)
 		return;
 	}
 	if (want_read && !had_read)
-		queue(ctx, fd, EVFILT_READ, EV_ADD, &file);
+		queue(ctx, fd, EVFILT_READ, EV_ADD, &file, fd_notes);
 	else if (!want_read && had_read)
 		queue(ctx, fd, EVFILT_READ, EV_DELETE, nullptr);
 	if (want_write && !had_write)
-		queue(ctx, fd, EVFILT_WRITE, EV_ADD, &file);
+		queue(ctx, fd, EVFILT_WRITE, EV_ADD, &file, fd_notes);
 	else if (!want_write && had_write)
 		queue(ctx, fd, EVFILT_WRITE, EV_DELETE, nullptr);
 	file.registered = file.conditions();

@@ -18,8 +18,6 @@
 namespace libkqueue {
 namespace {
 
-constexpr uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
-constexpr uint32_t write_events = EPOLLOUT | EPOLLHUP | EPOLLERR;
 
 knote *&slot(fd_entry &fe, short filter)
 {
@@ -239,6 +237,51 @@ bool fd_still_ours(kq_state &q, int fd, fd_entry &fe)
 	return errno == EEXIST;
 }
 
+// Runs the filter: what the kernel says now about the knote's fd, as FreeBSD does at
+// retrieval. False: nothing to report (drained since, or the file is gone).
+bool fd_probe(kq_state &q, knote *kn, bool &eof, int64_t &data)
+{
+	int fd = static_cast<int>(kn->reg.ident);
+	fd_entry &fe = q.fds[kn->reg.ident];
+	if (kn->seen_call != q.call && fe.checked_call != q.call) {
+		// Queued in an earlier call: the fd may have been closed since.
+		if (!fd_still_ours(q, fd, fe)) {
+			fd_purge(q, fd, fe, nullptr);
+			return false;
+		}
+		fe.checked_call = q.call;
+	}
+	fd_classify(fd, fe);
+	uint32_t rev = kn->revents;
+	if (kn->seen_call != q.call) {
+		// Left over from an earlier call (the eventlist was full): EOF or an error may have
+		// come since, and FreeBSD runs the filter at retrieval (found by test/fuzz/fuzz-kqueue).
+		constexpr uint32_t eof_bits = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+		struct pollfd p {fd, POLLRDHUP, 0};
+		if (poll(&p, 1, 0) >= 0)
+			rev = (rev & ~eof_bits) | (static_cast<uint32_t>(p.revents) & eof_bits);
+	}
+	data = 0;
+	if (kn->reg.filter == EVFILT_READ) {
+		// EPOLLERR too: a pipe's write end watched for reading hears of a gone reader only so,
+		// where FreeBSD's bidirectional pipe reports EOF on the read filter.
+		eof = (rev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+		int avail = 0;
+		if (ioctl(fd, FIONREAD, &avail) == 0)
+			data = avail;
+		else if (fe.kind == fd_kind::stream)
+			data = listen_backlog(fd);
+		// The filter runs again on retrieval: drained since epoll said so.
+		if (data == 0 && !eof && (rev & EPOLLERR) == 0 &&
+		    (fe.kind == fd_kind::stream || fe.kind == fd_kind::pipe))
+			return false;
+	} else {
+		eof = (rev & (EPOLLHUP | EPOLLERR)) != 0;
+		data = write_space(fd, fe);
+	}
+	return true;
+}
+
 } // namespace
 
 int fd_change(kq_state &q, const struct kevent &kev)
@@ -276,9 +319,7 @@ int fd_change(kq_state &q, const struct kevent &kev)
 		kn->enabled = false;
 	if (!kn->enabled)
 		dequeue(q, kn);
-	kn->reg.udata = kev.udata;
-	kn->reg.fflags = kev.fflags;
-	kn->reg.data = kev.data;
+	kn->reg.udata = kev.udata; // fflags and data stay 0 (see knote_new)
 	int err = fd_sync(q, fd, *fe, true);
 	if (err == 0)
 		return 0;
@@ -289,64 +330,16 @@ int fd_change(kq_state &q, const struct kevent &kev)
 	return err;
 }
 
-void fd_epoll_event(kq_state &q, uint64_t tag, uint32_t events)
-{
-	fd_entry *fe = fd_find(q, tag & 0xffffffffU);
-	if (fe == nullptr || fe->gen != static_cast<uint32_t>(tag >> 32) || fe->mask == 0)
-		return;
-	knote *hits[2] = {
-		(events & read_events) != 0 ? fe->rd : nullptr,
-		(events & write_events) != 0 ? fe->wr : nullptr,
-	};
-	for (knote *kn : hits) {
-		if (kn == nullptr || !kn->enabled)
-			continue;
-		kn->revents = events;
-		kn->seen_call = q.call;
-		enqueue(q, kn);
-	}
-}
-
 bool fd_deliver(kq_state &q, knote *kn, struct kevent &out)
 {
-	int fd = static_cast<int>(kn->reg.ident);
-	fd_entry &fe = q.fds[kn->reg.ident];
-	if (kn->seen_call != q.call && fe.checked_call != q.call) {
-		// Queued in an earlier call: the fd may have been closed since.
-		if (!fd_still_ours(q, fd, fe)) {
-			fd_purge(q, fd, fe, nullptr);
-			return false;
-		}
-		fe.checked_call = q.call;
-	}
-	fd_classify(fd, fe);
-	uint32_t rev = kn->revents;
-	if (kn->seen_call != q.call) {
-		// Left over from an earlier call (the eventlist was full): EOF or an error may have
-		// come since, and FreeBSD runs the filter at retrieval (found by test/fuzz/fuzz-kqueue).
-		constexpr uint32_t eof_bits = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
-		struct pollfd p {fd, POLLRDHUP, 0};
-		if (poll(&p, 1, 0) >= 0)
-			rev = (rev & ~eof_bits) | (static_cast<uint32_t>(p.revents) & eof_bits);
-	}
 	bool eof;
 	int64_t data = 0;
-	if (kn->reg.filter == EVFILT_READ) {
-		// EPOLLERR too: a pipe's write end watched for reading hears of a gone reader only so,
-		// where FreeBSD's bidirectional pipe reports EOF on the read filter.
-		eof = (rev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
-		int avail = 0;
-		if (ioctl(fd, FIONREAD, &avail) == 0)
-			data = avail;
-		else if (fe.kind == fd_kind::stream)
-			data = listen_backlog(fd);
-		// The filter runs again on retrieval: drained since epoll said so.
-		if (data == 0 && !eof && (rev & EPOLLERR) == 0 &&
-		    (fe.kind == fd_kind::stream || fe.kind == fd_kind::pipe))
-			return false;
-	} else {
-		eof = (rev & (EPOLLHUP | EPOLLERR)) != 0;
-		data = write_space(fd, fe);
+	if (kn->seen_call == q.call && kn->nodata) {
+		// Fresh from this call's epoll_wait, and nobody reads the byte count (EV_ONESHOT and
+		// EV_DISPATCH come here; the rest takes fd_report's inline path).
+		eof = (kn->revents & kn->eof_events) != 0;
+	} else if (!fd_probe(q, kn, eof, data)) {
+		return false;
 	}
 	out = kn->reg;
 	out.data = data;

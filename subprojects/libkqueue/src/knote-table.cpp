@@ -68,6 +68,18 @@ knote *knote_new(kq_state &q, const struct kevent &kev)
 	kn->reg = kev;
 	kn->reg.flags = kev.flags & (EV_ONESHOT | EV_CLEAR | EV_DISPATCH | EV_RECEIPT);
 	kn->enabled = (kev.flags & EV_DISABLE) == 0;
+	if (is_fd_filter(kev.filter)) {
+		kn->nodata = (kev.fflags & NOTE_NODATA) != 0;
+		kn->copy_report = kn->nodata && (kev.flags & (EV_ONESHOT | EV_DISPATCH)) == 0;
+		// Reported as fflags 0 and data of their own (NOTE_LOWAT is ignored): kept 0 here, a
+		// delivery is then a copy of reg.
+		kn->reg.fflags = 0;
+		kn->reg.data = 0;
+		// READ: EPOLLERR too, since a pipe's write end watched for reading hears of a gone
+		// reader only so, where FreeBSD's bidirectional pipe reports EOF on the read filter.
+		kn->eof_events = kev.filter == EVFILT_READ ? EPOLLRDHUP | EPOLLHUP | EPOLLERR
+							   : EPOLLHUP | EPOLLERR;
+	}
 	return kn;
 }
 
@@ -78,13 +90,6 @@ void knote_free(kq_state &q, knote *kn)
 	q.pool = kn;
 }
 
-fd_entry *fd_find(kq_state &q, uintptr_t ident)
-{
-	if (ident >= q.fds.size())
-		return nullptr;
-	return &q.fds[ident];
-}
-
 fd_entry &fd_get(kq_state &q, int fd)
 {
 	size_t need = static_cast<size_t>(fd) + 1;
@@ -93,6 +98,7 @@ fd_entry &fd_get(kq_state &q, int fd)
 		while (n < need)
 			n *= 2;
 		q.fds.resize(n);
+		q.nfds = n;
 	}
 	return q.fds[static_cast<size_t>(fd)];
 }

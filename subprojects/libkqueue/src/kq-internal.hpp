@@ -6,6 +6,7 @@
 #include <sys/event.h>
 
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -42,6 +43,11 @@ struct knote {
 	uint64_t seen_call = 0; // kevent() call in which epoll last reported it
 	uint64_t requeued_call = 0; // kevent() call that re-queued it after delivery
 	uint32_t revents = 0; // last epoll events for an fd knote
+	uint32_t eof_events = 0; // fd knote: the epoll events that mean EV_EOF for its filter
+	// fd knote: added with NOTE_NODATA, and neither EV_ONESHOT nor EV_DISPATCH, so an event
+	// fresh from epoll is reported by a copy of reg (see fd_report)
+	bool copy_report = false;
+	bool nodata = false; // fd knote: added with NOTE_NODATA
 	bool enabled = false;
 	bool queued = false;
 	bool triggered = false; // EVFILT_USER
@@ -105,6 +111,7 @@ struct kq_state {
 	uint64_t call = 0; // counts kevent() calls
 	uint32_t next_gen = 1;
 	std::vector<fd_entry> fds;
+	size_t nfds = 0; // fds.size(), kept for the per-event lookup (no division by the entry size)
 	std::unordered_map<uintptr_t, knote *> timers;
 	std::unordered_map<uintptr_t, knote *> users;
 	std::unordered_map<uintptr_t, knote *> vnodes; // by fd
@@ -137,7 +144,10 @@ knote *knote_new(kq_state &q, const struct kevent &kev);
 void knote_free(kq_state &q, knote *kn);
 void enqueue(kq_state &q, knote *kn);
 void dequeue(kq_state &q, knote *kn);
-fd_entry *fd_find(kq_state &q, uintptr_t ident);
+inline fd_entry *fd_find(kq_state &q, uintptr_t ident)
+{
+	return ident < q.nfds ? q.fds.data() + ident : nullptr;
+}
 fd_entry &fd_get(kq_state &q, int fd);
 bool kq_is_ours(kq_state &q);
 void wake_sync(kq_state &q);
@@ -154,8 +164,58 @@ int scan(kq_state &q, std::unique_lock<std::mutex> &lk, struct kevent *out,
 
 // filter-fd.cpp
 int fd_change(kq_state &q, const struct kevent &kev);
-void fd_epoll_event(kq_state &q, uint64_t tag, uint32_t events);
 bool fd_deliver(kq_state &q, knote *kn, struct kevent &out);
+
+inline constexpr uint32_t fd_read_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+inline constexpr uint32_t fd_write_events = EPOLLOUT | EPOLLHUP | EPOLLERR;
+
+// Reports one knote of an fd epoll has just reported, into `out` (true) or the ready queue.
+// Inline, and the common case (NOTE_NODATA, neither EV_ONESHOT nor EV_DISPATCH) without a call:
+// this is most of what a kevent() call costs per event.
+inline bool fd_report(kq_state &q, knote *kn, uint32_t events, struct kevent *out, int room)
+{
+	// While nothing waits in the ready queue, the event goes straight to the eventlist: the
+	// order is the one the queue would give, without the knote's trip through it.
+	if (q.queue.head == nullptr && room > 0 && kn->copy_report) {
+		// Fresh from this call's epoll_wait, and nobody reads the byte count: what epoll said
+		// is all there is to report, and an fd knote's reg holds fflags and data 0. Not
+		// queued, the knote needs no revents or seen_call: its next report sets them.
+		*out = kn->reg;
+		if ((events & kn->eof_events) != 0)
+			out->flags |= EV_EOF;
+		return true;
+	}
+	kn->revents = events;
+	kn->seen_call = q.call;
+	if (q.queue.head != nullptr || room <= 0) {
+		enqueue(q, kn);
+		return false;
+	}
+	return fd_deliver(q, kn, *out);
+}
+
+// An epoll event of a watched fd (tag: gen << 32 | fd). Returns how many events went straight
+// into `out` (room entries).
+inline int fd_epoll_event(kq_state &q, uint64_t tag, uint32_t events, struct kevent *out, int room)
+{
+	const uint64_t tag_fd = tag & 0xffffffffU;
+	const auto gen = static_cast<uint32_t>(tag >> 32);
+	if (tag_fd >= q.nfds)
+		return 0;
+	fd_entry *fe = q.fds.data() + tag_fd;
+	if (fe->gen != gen || fe->mask == 0)
+		return 0;
+	int n = 0;
+	knote *kn = (events & fd_read_events) != 0 ? fe->rd : nullptr;
+	if (kn != nullptr && kn->enabled && fd_report(q, kn, events, out, room))
+		n++;
+	// fe->gen again: a failed epoll_ctl in the read knote's delivery (its EV_ONESHOT or
+	// EV_DISPATCH) may have dropped the fd's knotes.
+	kn = (events & fd_write_events) != 0 && fe->gen == gen ? fe->wr : nullptr;
+	if (kn != nullptr && kn->enabled && fd_report(q, kn, events, out + n, room - n))
+		n++;
+	return n;
+}
 void fd_remove(kq_state &q, knote *kn);
 void fd_disable(kq_state &q, knote *kn);
 

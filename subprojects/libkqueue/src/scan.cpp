@@ -66,11 +66,20 @@ int collect(kq_state &q, struct kevent *out, int nevents)
 	return n;
 }
 
-void dispatch(kq_state &q, const struct epoll_event *evs, int count)
+// Returns how many fd events went straight into `out` (see fd_epoll_event).
+int dispatch(kq_state &q, const struct epoll_event *evs, int count, struct kevent *out, int nevents)
 {
+	int n = 0;
 	bool timer_fired = false;
 	for (int i = 0; i < count; i++) {
-		switch (evs[i].data.u64) {
+		const uint64_t tag = evs[i].data.u64;
+		// A watched fd's tag has a gen of 1 to proc_gen - 1 in its high half: the common case
+		// first, in one comparison.
+		if ((tag >> 32) - 1 < proc_gen - 1) {
+			n += fd_epoll_event(q, tag, evs[i].events, out + n, nevents - n);
+			continue;
+		}
+		switch (tag) {
 		case tag_wake:
 			break; // the ready queue is what matters; wake_sync resets it
 		case tag_timer:
@@ -83,10 +92,8 @@ void dispatch(kq_state &q, const struct epoll_event *evs, int count)
 			vnode_drain(q);
 			break;
 		default:
-			if (evs[i].data.u64 >> 32 == proc_gen)
-				proc_epoll_event(q, evs[i].data.u64);
-			else
-				fd_epoll_event(q, evs[i].data.u64, evs[i].events);
+			if (tag >> 32 == proc_gen)
+				proc_epoll_event(q, tag);
 			break;
 		}
 	}
@@ -94,6 +101,7 @@ void dispatch(kq_state &q, const struct epoll_event *evs, int count)
 		timer_fd_drain(q);
 		timers_run(q);
 	}
+	return n;
 }
 
 int wait_ms(int64_t deadline)
@@ -151,8 +159,8 @@ int scan(kq_state &q, std::unique_lock<std::mutex> &lk, struct kevent *out,
 			errno = err;
 			return -1;
 		}
-		dispatch(q, evs, r);
-		int n = collect(q, out, nevents);
+		int n = dispatch(q, evs, r, out, nevents);
+		n += collect(q, out + n, nevents - n);
 		if (n > 0 || poll_only || (deadline >= 0 && now_ns(CLOCK_MONOTONIC) >= deadline))
 			return n;
 	}

@@ -58,6 +58,13 @@
 /* EVFILT_READ / EVFILT_WRITE */
 #define NOTE_LOWAT       0x0001U
 #define NOTE_FILE_POLL   0x0002U
+/*
+ * An extension of this emulation, not in FreeBSD (test for it with #ifdef): the caller does not
+ * read `data` of this knote, so an event that epoll has just reported is returned with `data` 0,
+ * without the ioctl that would count the bytes (one system call an event).  Taken when the
+ * knote is added.  See doc/kqueue-linux.md.
+ */
+#define NOTE_NODATA      0x00010000U
 
 /* EVFILT_VNODE (through inotify) */
 #define NOTE_DELETE      0x0001U
