@@ -47,6 +47,7 @@ const ImapSession::CommandSpec *ImapSession::find_command(ImapVerb verb)
 		{V::unsubscribe, &ImapSession::subscribe, authenticated, 0},
 		{V::append, &ImapSession::append_without_literal, authenticated, 0},
 		{V::idle, &ImapSession::idle_start, authenticated, 0},
+		{V::notify, &ImapSession::notify, authenticated, 0}, // RFC 5465
 		// RFC 5161 3.1: before a mailbox is selected.
 		{V::enable, &ImapSession::enable, state_bit(State::authenticated), 0},
 		// Selected (6.4).

@@ -407,6 +407,8 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 		return id_command(c, cmd);
 	case ImapVerb::enable:
 		return enable_command(c, cmd);
+	case ImapVerb::notify:
+		return notify_command(c, cmd);
 	}
 	return true;
 }
@@ -429,7 +431,7 @@ constexpr VerbName verbs[] = {
 	{"SEARCH", ImapVerb::search}, {"FETCH", ImapVerb::fetch}, {"STORE", ImapVerb::store},
 	{"COPY", ImapVerb::copy}, {"IDLE", ImapVerb::idle}, {"MOVE", ImapVerb::move},
 	{"ID", ImapVerb::id}, {"ENABLE", ImapVerb::enable},
-	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread},
+	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread}, {"NOTIFY", ImapVerb::notify},
 };
 
 ImapVerb lookup_verb(std::string_view name)
