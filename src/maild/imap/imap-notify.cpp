@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <sys/stat.h>
+#include <utility>
 
 namespace maild {
 
@@ -271,11 +272,13 @@ void ImapSession::notify_names()
 			if (now.count(name) == 0)
 				gone.push_back(name);
 		}
-		for (const auto &[name, id] : now) {
+		for (const auto &entry : now) {
+			const std::string &name = entry.first;
 			if (st.known_names.count(name) != 0)
 				continue;
+			auto id = entry.second;
 			auto old = std::find_if(gone.begin(), gone.end(), [&](const std::string &g) {
-				return id.second != 0 && st.known_names[g] == id;
+				return id.second != 0 && st.known_names.at(g) == id;
 			});
 			if (old != gone.end()) {
 				if (wants(name, Group::mailbox_name) || wants(*old, Group::mailbox_name))
