@@ -5,7 +5,7 @@ expunge EXPUNGE; another session's CREATE / RENAME / DELETE give LIST (RENAME wi
 SUBSCRIBE LIST (\\Subscribed), this session's own CREATE a LIST before its OK. NOTIFY SET STATUS
 answers with each mailbox's STATUS; SELECTED-DELAYED holds EXPUNGE until a command; NOTIFY NONE
 stops everything; unsupported events get NO [BADEVENT ...], MessageNew without MessageExpunge BAD.
-A burst of 1000 deliveries gives a few STATUS lines, not 1000; more than 256 mailboxes is refused
+A burst of 1000 deliveries (300 under sanitizers) gives a few STATUS lines, not 1000; more than 256 mailboxes is refused
 with NO [LIMIT], and going over 256 later ends notifications with [NOTIFICATIONOVERFLOW]. A client
 that does not read while thousands of changes happen costs maild a bounded amount of memory and,
 once it reads, still learns the final state.
@@ -20,7 +20,11 @@ from maildtest import (Maild, Root, check, counts, expunges, fail, fetches, rss_
 
 exe = sys.argv[1]
 time_limit(85)
-WAIT = 15.0
+with open(exe, "rb") as f:
+    SANITIZED = b"AddressSanitizer" in f.read()
+# Under sanitizers maild is many times slower and RSS means little: less data, RSS printed only.
+BURST, UNREAD = (300, 200) if SANITIZED else (1000, 600)
+WAIT = 30.0 if SANITIZED else 15.0
 MSG = b"From: x@example.org\r\nSubject: n\r\n\r\nbody\r\n"
 SEQ = [0]
 
@@ -157,11 +161,11 @@ with Root() as root:
         check((status_of(got, "Work") or {}).get("MESSAGES") == 4, "refused NOTIFY SETs left the one in force")
 
         # A burst: 1000 deliveries, a few STATUS lines.
-        deliver(root, "alice", "Work", 1000)
-        got = wait_for(a, lambda g: (status_of(g, "Work") or {}).get("MESSAGES") == 1004, 30)
+        deliver(root, "alice", "Work", BURST)
+        got = wait_for(a, lambda g: (status_of(g, "Work") or {}).get("MESSAGES") == BURST + 4, 30)
         lines = [r for r in got if r.startswith(b'* STATUS "Work"') or r.startswith(b"* STATUS Work")]
-        check((status_of(got, "Work") or {}).get("MESSAGES") == 1004 and len(lines) <= 50,
-              "1000 deliveries: %d STATUS lines, the last with MESSAGES 1004" % len(lines))
+        check((status_of(got, "Work") or {}).get("MESSAGES") == BURST + 4 and len(lines) <= 50,
+              "%d deliveries: %d STATUS lines, the last with MESSAGES %d" % (BURST, len(lines), BURST + 4))
 
         # SELECTED-DELAYED: EXPUNGE waits for a command.
         a.ok("NOTIFY SET (SELECTED-DELAYED (MessageNew MessageExpunge FlagChange))")
@@ -204,7 +208,7 @@ with Root() as root:
         c = m.iraw("alice")
         c.ok("SELECT INBOX")
         c.ok("NOTIFY SET (SELECTED (MessageNew MessageExpunge FlagChange)) (PERSONAL (MessageNew MessageExpunge))")
-        deliver(root, "alice", "INBOX", 600)
+        deliver(root, "alice", "INBOX", UNREAD)
         other.ok("NOOP")
         before = rss_kib(m.proc.pid)
         for i in range(8):
@@ -212,7 +216,10 @@ with Root() as root:
             deliver(root, "alice", "Work", 20)
         other.ok("STORE 1:* +FLAGS (\\Answered)")
         grown = rss_kib(m.proc.pid) - before
-        check(grown < 40 * 1024, "a session that does not read: maild grew %d KiB" % grown)
+        if SANITIZED:
+            print("note: under sanitizers RSS is not asserted; maild grew %d KiB" % grown, flush=True)
+        else:
+            check(grown < 40 * 1024, "a session that does not read: maild grew %d KiB" % grown)
         state = {"exists": 0, "answered": set()}
 
         def final(got):
@@ -226,9 +233,9 @@ with Root() as root:
                     state["answered"].add(n)
                 else:
                     state["answered"].discard(n)
-            return state["exists"] > 600 and len(state["answered"]) == state["exists"]
+            return state["exists"] > UNREAD and len(state["answered"]) == state["exists"]
         wait_for(c, final, 40)
-        check(state["exists"] > 600 and len(state["answered"]) == state["exists"],
+        check(state["exists"] > UNREAD and len(state["answered"]) == state["exists"],
               "once read, the client learns every message and its last flags (%d of %d)"
               % (len(state["answered"]), state["exists"]))
         c.ok("NOOP")
