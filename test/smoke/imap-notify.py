@@ -4,7 +4,7 @@ gives EXISTS, into another mailbox STATUS; another session's flag change gives F
 expunge EXPUNGE; another session's CREATE / RENAME / DELETE give LIST (RENAME with OLDNAME), its
 SUBSCRIBE LIST (\\Subscribed), this session's own CREATE a LIST before its OK. NOTIFY SET STATUS
 answers with each mailbox's STATUS; SELECTED-DELAYED holds EXPUNGE until a command; NOTIFY NONE
-stops everything; unsupported events get NO [BADEVENT ...], MessageNew without MessageExpunge BAD.
+stops everything; IDLE gets them too; unsupported events get NO [BADEVENT ...], MessageNew without MessageExpunge BAD.
 A burst of 1000 deliveries (300 under sanitizers) gives a few STATUS lines, not 1000; more than 256 mailboxes is refused
 with NO [LIMIT], and going over 256 later ends notifications with [NOTIFICATIONOVERFLOW]. A client
 that does not read while thousands of changes happen costs maild a bounded amount of memory and,
@@ -139,6 +139,15 @@ with Root() as root:
         got = a.ok("CREATE Mine")
         check(has(rb'^\* LIST \(\) "\." "?Mine"?$')(got), "this session's CREATE: LIST before its OK (%r)" % got)
         check(nothing_for(a, 1.0) == [], "and not again from the watch")
+        # In IDLE too: STATUS for another mailbox, and DONE still ends it.
+        a.send("i1 IDLE\r\n")
+        check(a.response(timeout=WAIT).startswith(b"+ "), "IDLE with NOTIFY set: continuation")
+        deliver(root, "alice", "Mine")
+        got = wait_for(a, lambda g: status_of(g, "Mine") is not None)
+        check((status_of(got, "Mine") or {}).get("MESSAGES") == 1, "in IDLE: STATUS Mine (%r)" % got)
+        a.send("DONE\r\n")
+        _, done = a.until("i1")
+        check(done.startswith(b"OK"), "DONE ends IDLE")
 
         # Unsupported events, and the pairs RFC 5465 section 5 requires.
         _, done = a.cmd("NOTIFY SET (PERSONAL (MessageNew MessageExpunge AnnotationChange))")
@@ -206,9 +215,13 @@ with Root() as root:
         # A client that does not read: maild holds about its output bound, and the client,
         # reading at last, learns the final flags.
         c = m.iraw("alice")
-        c.ok("SELECT INBOX")
+        total = counts(c.ok("SELECT INBOX"))["EXISTS"] + UNREAD
         c.ok("NOTIFY SET (SELECTED (MessageNew MessageExpunge FlagChange)) (PERSONAL (MessageNew MessageExpunge))")
         deliver(root, "alice", "INBOX", UNREAD)
+        # Every message announced before the client stops reading, so each later change to it
+        # must come as a FETCH.
+        known = wait_for(c, has(rb"^\* %d EXISTS$" % total))
+        check(counts(known).get("EXISTS") == total, "the %d new messages announced (%r)" % (UNREAD, known[-3:]))
         other.ok("NOOP")
         before = rss_kib(m.proc.pid)
         for i in range(8):
@@ -220,7 +233,7 @@ with Root() as root:
             print("note: under sanitizers RSS is not asserted; maild grew %d KiB" % grown, flush=True)
         else:
             check(grown < 40 * 1024, "a session that does not read: maild grew %d KiB" % grown)
-        state = {"exists": 0, "answered": set()}
+        state = {"exists": counts(known)["EXISTS"], "answered": set()}
 
         def final(got):
             r = got[-1] if got else b""
