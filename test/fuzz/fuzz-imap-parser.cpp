@@ -131,6 +131,17 @@ void check_command(std::string_view text)
 				FUZZ_CHECK(!(c >= 'a' && c <= 'z'));
 	}
 	total += cmd.sort_criteria.size() * sizeof(SortCriterion);
+	// NOTIFY (RFC 5465): each group and each name takes text of its own; names hold no NUL.
+	FUZZ_CHECK(cmd.notify.groups.size() <= text.size() / 8 + 1);
+	for (const auto &g : cmd.notify.groups) {
+		for (const auto &m : g.mailboxes) {
+			FUZZ_CHECK(m.find('\0') == std::string::npos);
+			total += m.size();
+		}
+		for (const auto &e : g.unknown_events)
+			total += e.size();
+		FUZZ_CHECK(g.new_fetch.size() <= text.size() + 8);
+	}
 	// SORT has one criterion at least; SORT and THREAD always name a charset.
 	if (cmd.error == nullptr && (cmd.verb == ImapVerb::sort || cmd.verb == ImapVerb::thread))
 		FUZZ_CHECK(!cmd.charset.empty() && (cmd.verb == ImapVerb::thread || !cmd.sort_criteria.empty()));

@@ -48,6 +48,7 @@ const ImapSession::CommandSpec *ImapSession::find_command(ImapVerb verb)
 		{V::append, &ImapSession::append_without_literal, authenticated, 0},
 		{V::idle, &ImapSession::idle_start, authenticated, 0},
 		{V::compress, &ImapSession::compress, authenticated, 0}, // RFC 4978 3
+		{V::notify, &ImapSession::notify, authenticated, 0}, // RFC 5465
 		// RFC 5161 3.1: before a mailbox is selected.
 		{V::enable, &ImapSession::enable, state_bit(State::authenticated), 0},
 		// Selected (6.4).

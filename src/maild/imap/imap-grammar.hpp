@@ -304,5 +304,7 @@ bool search_return(Cursor &c, ImapCommand &cmd);
 // imap-parser-sort.cpp: what follows "SORT" and "THREAD".
 bool sort_command(Cursor &c, ImapCommand &cmd);
 bool thread_command(Cursor &c, ImapCommand &cmd);
+// imap-parser-notify.cpp: what follows "NOTIFY" (RFC 5465).
+bool notify_command(Cursor &c, ImapCommand &cmd);
 
 } // namespace maild::imap_grammar

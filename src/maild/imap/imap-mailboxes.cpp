@@ -111,6 +111,7 @@ void ImapSession::select(const ImapCommand &cmd)
 					 flags_of(view_[i]) + ") " + modseq_item(view_[i].modseq) + ")");
 		}
 	}
+	notify_selected_changed(); // NOTIFY SELECTED follows the selected mailbox
 	tagged(cmd.tag, "OK", read_only ? "[READ-ONLY] Examine completed" : "[READ-WRITE] Select completed");
 }
 
@@ -124,6 +125,7 @@ void ImapSession::close_mailbox()
 	view_max_uid_ = 0;
 	saved_uids_.clear();
 	contexts_.clear(); // RFC 5267 4.3: updates end when the mailbox is no longer selected
+	notify_selected_changed();
 }
 
 void ImapSession::status(const ImapCommand &cmd)
@@ -209,6 +211,7 @@ void ImapSession::create_delete_rename(const ImapCommand &cmd)
 		tagged(cmd.tag, "NO", error);
 		return;
 	}
+	notify_local_change(); // NOTIFY MailboxName: LIST before the OK
 	done_ok(cmd, done);
 }
 
@@ -228,6 +231,7 @@ void ImapSession::subscribe(const ImapCommand &cmd)
 		tagged(cmd.tag, "NO", "[SERVERBUG] Cannot save subscriptions");
 		return;
 	}
+	notify_local_change(); // NOTIFY SubscriptionChange: LIST before the OK
 	done_ok(cmd, on ? "Subscribe completed" : "Unsubscribe completed");
 }
 

@@ -460,6 +460,8 @@ bool arguments(Cursor &c, ImapCommand &cmd)
 		cmd.args.push_back(upper_copy(mechanism));
 		return true;
 	}
+	case ImapVerb::notify:
+		return notify_command(c, cmd);
 	}
 	return true;
 }
@@ -484,6 +486,7 @@ constexpr VerbName verbs[] = {
 	{"ID", ImapVerb::id}, {"ENABLE", ImapVerb::enable},
 	{"SORT", ImapVerb::sort}, {"THREAD", ImapVerb::thread},
 	{"CANCELUPDATE", ImapVerb::cancelupdate}, {"COMPRESS", ImapVerb::compress},
+	{"NOTIFY", ImapVerb::notify},
 };
 
 ImapVerb lookup_verb(std::string_view name)

@@ -91,7 +91,8 @@ enum class ImapVerb {
 	move /* RFC 6851 */, id /* RFC 2971 */, enable /* RFC 5161 */,
 	sort /* RFC 5256 */, thread /* RFC 5256 */,
 	cancelupdate, /* RFC 5267 */
-	compress /* RFC 4978 */
+	compress, /* RFC 4978 */
+	notify /* RFC 5465 */
 };
 
 // SELECT/EXAMINE's QRESYNC parameter (RFC 7162 3.2.5).
@@ -100,6 +101,27 @@ struct QresyncParams {
 	std::uint64_t modseq = 0;
 	std::optional<SequenceSet> known_uids;
 	std::optional<SequenceSet> known_seqs, known_seq_uids; // seq-match-data
+};
+// NOTIFY SET / NOTIFY NONE (RFC 5465), as parsed (imap-parser-notify.cpp); which combinations
+// of events are allowed is the session's to check (imap-notify.cpp).
+struct NotifyGroup {
+	enum class Filter { selected, selected_delayed, inboxes, personal, subscribed, subtree, mailboxes };
+	enum Event : unsigned {
+		message_new = 1, message_expunge = 2, flag_change = 4, annotation_change = 8,
+		mailbox_name = 16, subscription_change = 32, mailbox_metadata_change = 64,
+		server_metadata_change = 128
+	};
+	Filter filter = Filter::selected;
+	std::vector<std::string> mailboxes; // SUBTREE, MAILBOXES
+	unsigned events = 0;                // Event bits; 0 for NONE
+	std::vector<FetchAtt> new_fetch;    // MessageNew (fetch-att ...)
+	bool new_fetch_given = false;
+	std::vector<std::string> unknown_events; // event-ext atoms, as written
+};
+struct NotifyParams {
+	bool none = false;   // NOTIFY NONE
+	bool status = false; // NOTIFY SET STATUS
+	std::vector<NotifyGroup> groups;
 };
 enum class ThreadAlgorithm : std::uint8_t { orderedsubject, references, refs /* draft-ietf-morg-inthread */ };
 
@@ -180,6 +202,7 @@ struct ImapCommand {
 	std::optional<std::uint64_t> changedsince;   // FETCH ... (CHANGEDSINCE n)
 	bool vanished = false;                       // UID FETCH ... (CHANGEDSINCE n VANISHED)
 	std::optional<std::uint64_t> unchangedsince; // STORE set (UNCHANGEDSINCE n) ...
+	NotifyParams notify;                         // NOTIFY
 	const char *error = nullptr; // set when the command is malformed: a short reply text for
 	                             // "tag BAD <error>"; never holds client bytes
 };

@@ -2,6 +2,7 @@
 
 #include "base/ascii.hpp"
 #include "imap/imap-fetch-job.hpp"
+#include "imap/imap-notify.hpp"
 
 #include <cstring>
 
@@ -21,7 +22,7 @@ std::string ImapSession::capabilities(const ImapLimits &limits)
 {
 	return "IMAP4rev1 LITERAL+ MULTIAPPEND CATENATE SASL-IR UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN MOVE ID ENABLE BINARY ESEARCH "
 	       "SEARCHRES LIST-EXTENDED LIST-STATUS SPECIAL-USE CONDSTORE QRESYNC SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
-	       "THREAD=REFERENCES THREAD=REFS ESORT CONTEXT=SEARCH CONTEXT=SORT APPENDLIMIT=" +
+	       "THREAD=REFERENCES THREAD=REFS ESORT CONTEXT=SEARCH CONTEXT=SORT NOTIFY APPENDLIMIT=" +
 	       std::to_string(limits.append_limit) + " AUTH=PLAIN" +
 	       (Connection::compression_available() ? " COMPRESS=DEFLATE" : "");
 }
@@ -88,7 +89,9 @@ void ImapSession::produce()
 		// An IDLE client reads again: what did not fit goes out as the socket drains. The
 		// disk is read again only after a change was reported: this runs at every drain.
 		sync(true, false);
-	if (!fetch_ && !sliced_ && !(input_ == Input::idle && sync_pending_))
+	else if (!fetch_ && !sliced_ && notify_wait_output_)
+		notify_flush(); // NOTIFY: what waited for the client to read
+	if (!fetch_ && !sliced_ && !(input_ == Input::idle && sync_pending_) && !notify_wait_output_)
 		slice_end_ = {}; // done: the next command starts a slice of its own
 	else if (std::chrono::steady_clock::now() >= slice_end_)
 		yield();

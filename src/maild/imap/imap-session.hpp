@@ -35,6 +35,8 @@
 namespace maild {
 
 class MessageBytes;
+struct NotifyState; // imap-notify.hpp
+struct NotifyWatched;
 
 struct ImapLimits {
 	std::uint64_t append_limit = 64ull * 1024 * 1024; // APPEND literals above this get NO [TOOBIG]
@@ -66,7 +68,8 @@ public:
 	// In IDLE, also while sync() has changes left to report that did not fit under the bound.
 	bool streaming() const override
 	{
-		return !yielded_ && (fetch_ != nullptr || sliced_ != nullptr || (input_ == Input::idle && sync_pending_));
+		return !yielded_ && (fetch_ != nullptr || sliced_ != nullptr || (input_ == Input::idle && sync_pending_) ||
+				     notify_wait_output_);
 	}
 	void produce() override;
 	void on_idle_timeout() override;
@@ -209,6 +212,18 @@ private:
 	void idle_start(const ImapCommand &cmd);
 	void idle_done(bool ok);
 	void mailbox_changed(MailboxSnapshot &snapshot) override;
+	// NOTIFY (imap-notify.cpp). The hooks: after this session changed mailbox names or
+	// subscriptions (before its tagged OK), and after the selected mailbox changed.
+	void notify(const ImapCommand &cmd);
+	void notify_local_change();
+	void notify_selected_changed();
+	void notify_schedule();
+	void notify_flush();
+	bool notify_between_commands() const;
+	bool notify_rescan(bool initial_status);
+	void notify_names();
+	void notify_status(NotifyWatched &box, bool always);
+	void notify_overflow();
 
 	// Selected (imap-selected.cpp).
 	// Reports changes while the output is under its bound; the rest stays pending (the view
@@ -343,6 +358,9 @@ private:
 	std::chrono::steady_clock::time_point slice_end_{};
 	bool yielded_ = false;
 	iol::Timeout yield_;
+
+	std::unique_ptr<NotifyState> notify_; // NOTIFY SET in force
+	bool notify_wait_output_ = false;     // notifications wait for the output to drain
 };
 
 } // namespace maild
