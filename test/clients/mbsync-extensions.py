@@ -2,7 +2,9 @@
 (`-Dn`): with the far store's `Trash` set and `Expunge Both`, a sync sends NAMESPACE, pushes a
 local message as `APPEND "INBOX" {n+}` (LITERAL+) and takes its UID from `[APPENDUID v uid]`
 (UIDPLUS), moves a message deleted on either side into the server's Trash with `UID MOVE uid
-"Trash"` (MOVE; no UID COPY) and expunges it with `UID EXPUNGE uid` (UIDPLUS). The result on both
+"Trash"` (MOVE; no UID COPY) and expunges it with `UID EXPUNGE uid` (UIDPLUS); when maild offers
+COMPRESS=DEFLATE (built with zlib), mbsync turns it on first and the whole sync runs compressed
+(RFC 4978). The result on both
 sides: the pushed message in maild's INBOX once, byte-exact (line ends and X-TUID aside); each
 deleted message gone from INBOX on both sides and in maild's Trash, exact; both INBOXes hold the
 same messages; a further run sends no APPEND, MOVE or EXPUNGE and changes nothing."""
@@ -21,6 +23,7 @@ if not shutil.which("mbsync"):
     print("SKIP: mbsync (isync) is not installed")
     sys.exit(SKIP)
 time_limit(60)
+COMPRESS = os.environ.get("MAILD_COMPRESS") == "1"
 
 
 def lf(data):
@@ -89,6 +92,8 @@ with Root() as root:
         code, sent, text = mbsync(d, m.imap_port)
         check(code == 0, "first sync exits 0 (%s)" % tail(text))
         check("NAMESPACE" in sent, "mbsync asked for the NAMESPACE")
+        if COMPRESS:
+            check("COMPRESS DEFLATE" in sent, "mbsync turned on COMPRESS=DEFLATE (and synced through it)")
         check(sorted(local_inbox(d).values()) == sorted(lf(x) for _, x in SAMPLES),
               "the %d messages arrived" % len(SAMPLES))
 
