@@ -160,6 +160,17 @@ int scan(kq_state &q, std::unique_lock<std::mutex> &lk, struct kevent *out,
 			return -1;
 		}
 		int n = dispatch(q, evs, r, out, nevents);
+		// A full batch may have left the inotify or signalfd out while it had news: take it
+		// now, so that a vnode or signal knote queued by an earlier call reports all that
+		// happened before this one, as a kernel's knote would (found by test/fuzz/fuzz-kqueue:
+		// NOTE_ATTRIB reported without the NOTE_WRITE of a write made since). A read that finds
+		// nothing, and only after a full batch.
+		if (r == max) {
+			if (q.infd >= 0)
+				vnode_drain(q);
+			if (q.sigfd >= 0)
+				signal_drain(q);
+		}
 		n += collect(q, out + n, nevents - n);
 		if (n > 0 || poll_only || (deadline >= 0 && now_ns(CLOCK_MONOTONIC) >= deadline))
 			return n;
