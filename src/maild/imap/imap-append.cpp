@@ -13,6 +13,7 @@
 #include "imap/imap-session.hpp"
 
 #include "base/log.hpp"
+#include "imap/imap-fetch-job.hpp"
 #include "imap/imap-flags.hpp"
 #include "imap/imap-message.hpp"
 #include "imap/imap-url.hpp"
@@ -36,25 +37,6 @@ namespace {
 // server do by URLs (each opens a mailbox and a message), far above what a client assembling a
 // forward or a draft uses.
 constexpr std::size_t max_catenate_parts = 256;
-
-SectionPart url_section_part(SectionText t)
-{
-	switch (t) {
-	case SectionText::header:
-		return SectionPart::header;
-	case SectionText::header_fields:
-		return SectionPart::header_fields;
-	case SectionText::header_fields_not:
-		return SectionPart::header_fields_not;
-	case SectionText::text:
-		return SectionPart::text;
-	case SectionText::mime:
-		return SectionPart::mime;
-	case SectionText::none:
-		break;
-	}
-	return SectionPart::whole;
-}
 
 } // namespace
 
@@ -289,7 +271,7 @@ bool ImapSession::append_url(const std::string &text, std::string &reply)
 		data->range = bytes.data();
 	} else {
 		ImapMessage msg(bytes.data());
-		data = msg.section(url->part, url_section_part(url->text), url->fields);
+		data = msg.section(url->part, section_part(url->text), url->fields);
 	}
 	if (!data) {
 		reply = bad + "No such section\r\n";

@@ -14,6 +14,26 @@
 
 namespace maild {
 
+// The part of a message a parsed section names (BODY[...] in FETCH, ;SECTION= in a CATENATE URL).
+inline SectionPart section_part(SectionText t)
+{
+	switch (t) {
+	case SectionText::header:
+		return SectionPart::header;
+	case SectionText::header_fields:
+		return SectionPart::header_fields;
+	case SectionText::header_fields_not:
+		return SectionPart::header_fields_not;
+	case SectionText::text:
+		return SectionPart::text;
+	case SectionText::mime:
+		return SectionPart::mime;
+	case SectionText::none:
+		break;
+	}
+	return SectionPart::whole;
+}
+
 struct ImapSession::FetchJob {
 	FetchJob() = default;
 	~FetchJob();

@@ -29,25 +29,6 @@ constexpr std::size_t text_chunk = 16 * 1024;
 // keep its memory for the rest of the FETCH.
 constexpr std::size_t text_keep = 64 * 1024;
 
-SectionPart section_part(SectionText t)
-{
-	switch (t) {
-	case SectionText::header:
-		return SectionPart::header;
-	case SectionText::header_fields:
-		return SectionPart::header_fields;
-	case SectionText::header_fields_not:
-		return SectionPart::header_fields_not;
-	case SectionText::text:
-		return SectionPart::text;
-	case SectionText::mime:
-		return SectionPart::mime;
-	case SectionText::none:
-		break;
-	}
-	return SectionPart::whole;
-}
-
 bool needs_parse(const FetchAtt &a)
 {
 	using K = FetchAtt::Kind;
