@@ -12,7 +12,8 @@ import os
 import sys
 import time
 
-from maildtest import USERS, Lit, Maild, Root, check, crlf, fetches, mailbox_dir, resp_code, time_limit
+from maildtest import (USERS, Lit, Maild, Root, check, crlf, fetches, mailbox_dir, resp_code, snapshot,
+                       time_limit)
 
 exe = sys.argv[1]
 time_limit(80)
@@ -26,18 +27,6 @@ MULTI = (b"From: a@example.org\r\nTo: alice@example.org\r\nSubject: parts\r\nMes
          b"second part, line one\r\nline two\r\n--XX--\r\n")
 LF = b"From: b@example.org\nSubject: lf on disk\n\nbody line one\nbody line two\n"
 BIG = b"Subject: big\r\n\r\n" + b"y" * 1800 + b"\r\n"
-
-
-def snapshot(d):
-    out = {}
-    for n in sorted(os.listdir(d)):
-        p = os.path.join(d, n)
-        if os.path.isfile(p):
-            with open(p, "rb") as f:
-                out[n] = f.read()
-    for sub in ("cur", "new", "tmp"):
-        out[sub + "/"] = sorted(os.listdir(os.path.join(d, sub)))
-    return out
 
 
 def unchanged(d, before, what):

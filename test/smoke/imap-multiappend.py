@@ -11,7 +11,7 @@ import sys
 import time
 
 from maildtest import (USERS, Lit, Maild, Root, check, fetches, find_message, mailbox_dir, resp_code,
-                       time_limit, uid_set)
+                       snapshot, time_limit, uid_set)
 
 exe = sys.argv[1]
 time_limit(80)
@@ -23,20 +23,6 @@ def msg(n, size=200, extra=b""):
     head = b"From: m@example.org\r\nSubject: multi %d\r\nMessage-ID: <multi%d@test>\r\n\r\n" % (n, n)
     body = extra + b"x" * max(0, size - len(head) - len(extra) - 2) + b"\r\n"
     return head + body
-
-
-def snapshot(d):
-    """Everything a reader could see of Maildir `d`: its top-level files' bytes (uidlist,
-    keywords) and the names in cur/, new/ and tmp/."""
-    out = {}
-    for n in sorted(os.listdir(d)):
-        p = os.path.join(d, n)
-        if os.path.isfile(p):
-            with open(p, "rb") as f:
-                out[n] = f.read()
-    for sub in ("cur", "new", "tmp"):
-        out[sub + "/"] = sorted(os.listdir(os.path.join(d, sub)))
-    return out
 
 
 def tmp_empty(d, wait=5.0):

@@ -679,6 +679,20 @@ def message_files(d):
     return out
 
 
+def snapshot(d):
+    """Everything a reader could see of Maildir `d`: its top-level files' bytes (uidlist,
+    keywords) and the names in cur/, new/ and tmp/."""
+    out = {}
+    for n in sorted(os.listdir(d)):
+        p = os.path.join(d, n)
+        if os.path.isfile(p):
+            with open(p, "rb") as f:
+                out[n] = f.read()
+    for sub in ("cur", "new", "tmp"):
+        out[sub + "/"] = sorted(os.listdir(os.path.join(d, sub)))
+    return out
+
+
 def read_file(path):
     with open(path, "rb") as f:
         return f.read()
