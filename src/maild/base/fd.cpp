@@ -71,6 +71,8 @@ bool read_to_end(int fd, std::string &out, std::size_t limit)
 		}
 		taken += got;
 		out.append(buf, got);
+		if (got < sizeof buf)
+			return true; // read_full stops short only at the end: no read more to see it again
 	}
 }
 

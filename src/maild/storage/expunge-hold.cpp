@@ -12,6 +12,7 @@
 #include <string_view>
 #include <unistd.h>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,7 +44,13 @@ struct Box {
 struct Registry {
 	std::mutex mutex;
 	std::unordered_map<std::string, Box> boxes;
+	// The mailboxes whose tmp/ this process has swept: leftovers are a crash's, so once per
+	// process is enough (what another process leaves later, the 36-hour tmp/ rule takes), and a
+	// session that selects a mailbox nobody else here has open costs no readdir. Forgotten
+	// wholesale past swept_max names (a sweep more, never a memory that grows with the store).
+	std::unordered_set<std::string> swept;
 };
+constexpr std::size_t swept_max = 65536;
 
 Registry &registry()
 {
@@ -141,18 +148,21 @@ MailboxViewer::MailboxViewer(const std::string &dir)
 {
 	auto state = std::make_unique<State>();
 	state->dir = dir;
-	bool first = false;
+	bool sweep = false;
 	{
 		Registry &r = registry();
 		std::lock_guard lock(r.mutex);
 		auto [it, inserted] = r.boxes.try_emplace(dir);
 		it->second.viewers.push_back(state.get());
-		first = inserted;
+		if (inserted && !r.swept.contains(dir)) {
+			if (r.swept.size() >= swept_max)
+				r.swept.clear();
+			r.swept.insert(dir);
+			sweep = true;
+		}
 	}
 	state_ = state.release();
-	// Only when this process had nobody on the mailbox: a readdir of tmp/ per SELECT of a
-	// mailbox nobody else here has open, none for the others.
-	if (first)
+	if (sweep)
 		sweep_leftovers(dir);
 }
 

@@ -592,8 +592,10 @@ bool Mailbox::add_many(const std::vector<MessageFile> &files, std::vector<std::u
 
 bool Mailbox::claim_recent(std::string &error)
 {
-	// Nothing recent in a list that is still what is on disk: no lock, no rewrite.
-	if (list_.first_recent_uid == list_.next_uid && !stale())
+	// Nothing recent in the list this caller read: nothing it shows is to claim; no lock, no
+	// rewrite, and no stat to see whether more came (a message that arrived since stays recent
+	// for the session that first shows it, which is what RFC 3501 asks).
+	if (list_.first_recent_uid == list_.next_uid)
 		return true;
 	MailboxLock lock(dir_);
 	if (!refresh_locked(error))
