@@ -1,5 +1,6 @@
 // Unit tests for CATENATE (RFC 4469): the IMAP URL forms it takes (RFC 5092, imap-url.hpp) and
 // the APPEND grammar with CATENATE lists (imap-parser.hpp).
+#include "imap/imap-mutf7.hpp"
 #include "imap/imap-url.hpp"
 
 #include <catch2/catch.hpp>

@@ -4,6 +4,7 @@
 #include "imap/imap-url.hpp"
 
 #include "imap/imap-grammar.hpp"
+#include "imap/imap-mutf7.hpp"
 
 namespace maild {
 
@@ -167,87 +168,7 @@ bool parse_absolute_path(std::string_view path, ImapUrl &url)
 	return parse_mailbox(mailbox, url) && parse_params(path.substr(semi), slash, true, url);
 }
 
-const char base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-void flush_run(std::vector<std::uint16_t> &units, std::string &out)
-{
-	if (units.empty())
-		return;
-	out += '&';
-	std::uint32_t bits = 0;
-	int nbits = 0;
-	for (std::uint16_t u : units) {
-		bits = (bits << 16) | u;
-		nbits += 16;
-		while (nbits >= 6) {
-			nbits -= 6;
-			out += base64_chars[(bits >> nbits) & 0x3f];
-		}
-		bits &= (1u << nbits) - 1;
-	}
-	if (nbits > 0)
-		out += base64_chars[(bits << (6 - nbits)) & 0x3f];
-	out += '-';
-	units.clear();
-}
-
 } // namespace
-
-std::optional<std::string> utf8_to_mutf7(std::string_view s)
-{
-	std::string out;
-	std::vector<std::uint16_t> run;
-	std::size_t i = 0;
-	while (i < s.size()) {
-		auto b = static_cast<unsigned char>(s[i]);
-		if (b >= 0x20 && b < 0x7f) {
-			flush_run(run, out);
-			out += static_cast<char>(b);
-			if (b == '&')
-				out += '-';
-			i++;
-			continue;
-		}
-		std::uint32_t cp = 0;
-		std::size_t len = 0;
-		if (b < 0x80) {
-			cp = b;
-			len = 1;
-		} else if ((b & 0xe0) == 0xc0) {
-			cp = b & 0x1f;
-			len = 2;
-		} else if ((b & 0xf0) == 0xe0) {
-			cp = b & 0x0f;
-			len = 3;
-		} else if ((b & 0xf8) == 0xf0) {
-			cp = b & 0x07;
-			len = 4;
-		} else {
-			return std::nullopt;
-		}
-		if (i + len > s.size())
-			return std::nullopt;
-		for (std::size_t k = 1; k < len; k++) {
-			auto c = static_cast<unsigned char>(s[i + k]);
-			if ((c & 0xc0) != 0x80)
-				return std::nullopt;
-			cp = (cp << 6) | (c & 0x3f);
-		}
-		static const std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-		if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return std::nullopt;
-		if (cp >= 0x10000) {
-			cp -= 0x10000;
-			run.push_back(static_cast<std::uint16_t>(0xd800 + (cp >> 10)));
-			run.push_back(static_cast<std::uint16_t>(0xdc00 + (cp & 0x3ff)));
-		} else {
-			run.push_back(static_cast<std::uint16_t>(cp));
-		}
-		i += len;
-	}
-	flush_run(run, out);
-	return out;
-}
 
 std::optional<ImapUrl> parse_imap_url(std::string_view s)
 {

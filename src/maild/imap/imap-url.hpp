@@ -47,8 +47,4 @@ std::optional<ImapUrl> parse_imap_url(std::string_view url);
 // bytes outside printable ASCII and ']' percent-encoded.
 std::string url_resp_text(std::string_view url);
 
-// Percent-decoded UTF-8 mailbox name -> modified UTF-7 (RFC 3501 5.1.3); nothing for bytes
-// that are not UTF-8.
-std::optional<std::string> utf8_to_mutf7(std::string_view utf8);
-
 } // namespace maild
