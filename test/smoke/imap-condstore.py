@@ -185,6 +185,13 @@ with Root() as root:
         untagged = r.ok("SEARCH RETURN (ALL COUNT) MODSEQ %d" % m3)
         check(untagged[0].endswith(b" MODSEQ %d" % max(ms.values())), "ESEARCH ends in MODSEQ: %r" % untagged[0])
         check(r.ok("SEARCH MODSEQ %d" % (max(ms.values()) + 1))[0] == b"* SEARCH", "no match: no (MODSEQ)")
+        # SORT the same (RFC 7162 3.1.5): the sorted numbers, then (MODSEQ highest of them).
+        untagged = r.ok("SORT (ARRIVAL) UTF-8 MODSEQ %d" % m3)
+        check(len(untagged) == 1 and sorted(search_result([b"* SEARCH" + untagged[0][6:].split(b" (")[0]])) == want and
+              untagged[0].endswith(b" (MODSEQ %d)" % max(ms[u] for u in all_uids if ms[u] >= m3)),
+              "SORT with a MODSEQ key: the same messages, then (MODSEQ highest of them): %r" % untagged)
+        check(r.ok("SORT (ARRIVAL) UTF-8 MODSEQ %d" % (max(ms.values()) + 1)) == [b"* SORT"], "SORT, no match: no (MODSEQ)")
+        check(r.ok("SORT (ARRIVAL) UTF-8 ALL")[0].endswith(b"%d" % len(all_uids)), "SORT without MODSEQ: no (MODSEQ)")
 
         # --- malformed -----------------------------------------------------------------------
         bad(r, "FETCH 1 (FLAGS) (CHANGEDSINCE)", "CHANGEDSINCE without a value")

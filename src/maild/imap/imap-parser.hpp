@@ -80,6 +80,18 @@ struct SearchKey {
 	std::vector<SearchKey> children;
 };
 
+// Whether MODSEQ is among the criteria: then SEARCH and SORT end in the highest modseq of what
+// they return (RFC 7162 3.1.5).
+inline bool has_modseq_key(const SearchKey &key)
+{
+	if (key.op == SearchKey::Op::modseq)
+		return true;
+	for (const auto &child : key.children)
+		if (has_modseq_key(child))
+			return true;
+	return false;
+}
+
 // How deep search keys may nest: every parenthesis, NOT and OR is one level. Deeper -> error, so
 // neither the parser nor the session's evaluation can run out of stack.
 inline constexpr int max_search_depth = 64;

@@ -653,12 +653,6 @@ bool matches(const SearchKey &key, SearchTarget &t)
 // Keyword keys name keywords; messages carry letters. Resolve once per SEARCH: an unknown
 // keyword matches nothing (value stays empty, a letter no message has). "$" becomes the saved
 // UIDs, whether written as a sequence set or after UID.
-bool has_modseq_key(const SearchKey &key)
-{
-	return key.op == SearchKey::Op::modseq ||
-	       std::any_of(key.children.begin(), key.children.end(), has_modseq_key);
-}
-
 void resolve_search_key(SearchKey &key, const Keywords &keywords, const std::vector<std::uint32_t> &saved)
 {
 	if (key.op == SearchKey::Op::keyword || key.op == SearchKey::Op::unkeyword) {

@@ -45,6 +45,7 @@ private:
 	std::size_t sent_ = 0;
 	bool collected_ = false;
 	std::uint64_t start_modseq_ = 0; // as SearchJob's
+	std::uint64_t max_modseq_ = 0;   // of what SORT returns, for (MODSEQ n) after a MODSEQ key
 };
 
 std::shared_ptr<const SortFields> ImapSession::sort_fields_of(const MessageFile &file, MessageBytes &bytes)
@@ -78,6 +79,7 @@ bool ImapSession::SortJob::collect(std::chrono::steady_clock::time_point until)
 		bytes_.release();
 		auto number = static_cast<std::uint32_t>(cmd_.uid ? file.uid : i + 1);
 		found_.push_back({number, s_.sort_fields_of(file, bytes_)});
+		max_modseq_ = std::max(max_modseq_, file.modseq);
 	});
 }
 
@@ -127,6 +129,8 @@ std::string ImapSession::SortJob::answer()
 		std::string line = "* SORT";
 		for (std::size_t i : order)
 			line += " " + std::to_string(found_[i].number);
+		if (has_modseq_key(key_) && max_modseq_ > 0) // RFC 7162 3.1.5, as for SEARCH
+			line += " (MODSEQ " + std::to_string(max_modseq_) + ")";
 		return line + "\r\n";
 	}
 	std::vector<ThreadMessage> messages;
