@@ -2,32 +2,94 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace maild {
+
+// Converting line ends was about a fifth of maild's CPU in the IMAP load benchmark: a memchr and a
+// memcpy per line (~70 bytes of mail text), twice for a FETCH (once to size the literal, once to
+// send it). Where SSE2 exists (every x86-64) both walk 16 bytes at a time; elsewhere the per-line
+// form below stays (it is also what the 16-byte loops leave to finish a view).
+
+namespace {
+
+// The bare LFs in [p, end), the byte before p being a CR when `cr_before`.
+std::uint64_t bare_lfs(const char *p, const char *end, bool cr_before)
+{
+	std::uint64_t n = 0;
+	for (; p < end; p++) {
+		if (*p == '\n' && !cr_before)
+			n++;
+		cr_before = *p == '\r';
+	}
+	return n;
+}
+
+} // namespace
 
 std::uint64_t crlf_size(std::string_view raw)
 {
-	std::uint64_t size = raw.size();
 	if (raw.empty())
-		return 0; // an empty view may have no data pointer, and memchr must not get one
+		return 0; // an empty view may have no data pointer
 	const char *p = raw.data(), *end = p + raw.size();
-	while (const void *found = std::memchr(p, '\n', static_cast<std::size_t>(end - p))) {
-		const char *nl = static_cast<const char *>(found);
-		if (nl == raw.data() || nl[-1] != '\r')
-			size++;
-		p = nl + 1;
+	std::uint64_t bare = 0;
+	bool cr_before = false; // an LF first in the view is bare
+#if defined(__SSE2__)
+	// Per block: LF bytes whose previous byte (the one before the block for byte 0) is not a
+	// CR, as 0/1 bytes, summed 8 bytes at a time by psadbw into two 64-bit counters.
+	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), one = _mm_set1_epi8(1);
+	__m128i sums = _mm_setzero_si128(), cr_last = _mm_setzero_si128();
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+		__m128i is_cr = _mm_cmpeq_epi8(v, cr);
+		__m128i cr_prev = _mm_or_si128(_mm_slli_si128(is_cr, 1), _mm_srli_si128(cr_last, 15));
+		__m128i is_bare = _mm_andnot_si128(cr_prev, _mm_cmpeq_epi8(v, lf));
+		sums = _mm_add_epi64(sums, _mm_sad_epu8(_mm_and_si128(is_bare, one), _mm_setzero_si128()));
+		cr_last = is_cr;
+		p += 16;
 	}
-	return size;
+	bare = static_cast<std::uint64_t>(_mm_cvtsi128_si64(sums)) +
+	       static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+	cr_before = p != raw.data() && p[-1] == '\r';
+#endif
+	return raw.size() + bare + bare_lfs(p, end, cr_before);
 }
 
 char *copy_crlf(std::string_view raw, char *out, bool &last_was_cr)
 {
 	if (raw.empty())
 		return out;
-	const char *p = raw.data(), *end = p + raw.size();
-	// One memchr and one memcpy per line, on raw pointers: no per-byte branch and no string
-	// bookkeeping. libc's vectorised memchr beat a hand-written 16-byte SSE2 scan on mail text
-	// (lines of about 70 bytes) here.
-	bool cr_before = last_was_cr; // whether the byte before p is a CR
+	const char *const begin = raw.data(), *p = begin, *end = p + raw.size();
+	// Whether the byte before p is a CR: the carried state at the start, else the byte itself.
+	auto cr_before = [&](const char *at) { return at == begin ? last_was_cr : at[-1] == '\r'; };
+#if defined(__SSE2__)
+	// Each block is stored whole, then the first LF in it (if any) is given its CR and the next
+	// block starts after that LF. Room: a byte in gives at most two out and out has 2 * size, so
+	// while 16 bytes remain in, out has at least 16 past what it wrote.
+	const __m128i lf = _mm_set1_epi8('\n');
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+		_mm_storeu_si128(reinterpret_cast<__m128i *>(out), v);
+		auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf)));
+		if (m == 0) {
+			p += 16;
+			out += 16;
+			continue;
+		}
+		auto i = static_cast<unsigned>(__builtin_ctz(m));
+		if (!cr_before(p + i)) {
+			out[i] = '\r';
+			out[i + 1] = '\n';
+			out += i + 2;
+		} else {
+			out += i + 1;
+		}
+		p += i + 1;
+	}
+#endif
+	// One memchr and one memcpy per line: libc's vectorised memchr beat a byte loop on mail text.
 	while (p < end) {
 		const void *found = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
 		const char *nl = found != nullptr ? static_cast<const char *>(found) : end;
@@ -36,11 +98,10 @@ char *copy_crlf(std::string_view raw, char *out, bool &last_was_cr)
 		out += run;
 		if (nl == end)
 			break;
-		if (!(run > 0 ? p[run - 1] == '\r' : cr_before))
+		if (!cr_before(nl))
 			*out++ = '\r';
 		*out++ = '\n';
 		p = nl + 1;
-		cr_before = false;
 	}
 	last_was_cr = raw.back() == '\r';
 	return out;
@@ -56,12 +117,13 @@ void append_crlf(std::string_view raw, std::string &out, bool &last_was_cr)
 
 void CrlfSizeCounter::feed(std::string_view chunk)
 {
-	size_ += chunk.size();
-	for (char c : chunk) {
-		if (c == '\n' && !last_was_cr_)
-			size_++;
-		last_was_cr_ = c == '\r';
-	}
+	if (chunk.empty())
+		return;
+	// crlf_size counts an LF first in its view as bare: correct that for a CR carried over.
+	size_ += crlf_size(chunk);
+	if (last_was_cr_ && chunk.front() == '\n')
+		size_--;
+	last_was_cr_ = chunk.back() == '\r';
 }
 
 } // namespace maild
