@@ -111,6 +111,70 @@ TEST_CASE("Mailbox: new/ to cur/, UIDs in delivery order, stable, never reused",
 	fs::remove_all(dir);
 }
 
+TEST_CASE("Mailbox: a clean read is reused only while cur/, new/ and the uidlist keep their times", "[maildir]")
+{
+	namespace fs = std::filesystem;
+	fs::path dir = fs::temp_directory_path() / ("maild-unit-cache-" + std::to_string(getpid()));
+	fs::remove_all(dir);
+	fs::create_directories(dir / "new");
+	auto put = [&](const char *sub, const char *name, const char *text) {
+		std::ofstream(dir / sub / name, std::ios::binary) << text;
+	};
+	// Times an hour old, as a mailbox nobody touched has: a read then is clean (stale() is
+	// false for it), and the next open() of this thread may reuse it.
+	auto age = [&] {
+		for (const char *p : {"cur", "new", "maild-uidlist"})
+			fs::last_write_time(dir / p, fs::file_time_type::clock::now() - std::chrono::hours(1));
+	};
+	put("new", "1000000001.a.h", "A: 1\n\n");
+	std::string error;
+	Mailbox first;
+	REQUIRE(Mailbox::open(dir.string(), first, error)); // moves new/ to cur/, writes the list
+	age();
+	Mailbox clean;
+	REQUIRE(Mailbox::open(dir.string(), clean, error));
+	REQUIRE_FALSE(clean.stale());
+	REQUIRE(clean.messages().size() == 1);
+
+	// What the reuse rests on: a change that left every time as it was (as one inside the same
+	// clock tick as the read could) is not seen, so the second open() did not read the disk.
+	auto cur_time = fs::last_write_time(dir / "cur");
+	fs::rename(dir / "cur" / "1000000001.a.h:2,", dir / "cur" / "1000000001.a.h:2,S");
+	fs::last_write_time(dir / "cur", cur_time);
+	Mailbox reused;
+	REQUIRE(Mailbox::open(dir.string(), reused, error));
+	CHECK(reused.messages()[0].flags == "");
+
+	// Any change that moves a time is seen: a flag rename, a delivery, a removal.
+	fs::rename(dir / "cur" / "1000000001.a.h:2,S", dir / "cur" / "1000000001.a.h:2,F");
+	Mailbox renamed;
+	REQUIRE(Mailbox::open(dir.string(), renamed, error));
+	CHECK(renamed.messages()[0].flags == "F");
+	age();
+	REQUIRE(Mailbox::open(dir.string(), renamed, error)); // clean again, remembered again
+	put("new", "1000000002.b.h", "B: 1\n\n");
+	Mailbox delivered;
+	REQUIRE(Mailbox::open(dir.string(), delivered, error));
+	REQUIRE(delivered.messages().size() == 2);
+	CHECK(delivered.messages()[1].uid == 2);
+	age();
+	REQUIRE(Mailbox::open(dir.string(), delivered, error));
+	fs::remove(dir / "cur" / "1000000002.b.h:2,");
+	Mailbox removed;
+	REQUIRE(Mailbox::open(dir.string(), removed, error));
+	CHECK(removed.messages().size() == 1);
+
+	// A mailbox deleted and made again under the same name is another mailbox.
+	age();
+	REQUIRE(Mailbox::open(dir.string(), removed, error));
+	fs::remove_all(dir);
+	fs::create_directories(dir / "new");
+	Mailbox remade;
+	REQUIRE(Mailbox::open(dir.string(), remade, error));
+	CHECK(remade.messages().empty());
+	fs::remove_all(dir);
+}
+
 TEST_CASE("SASL PLAIN", "[sasl]")
 {
 	CHECK(base64_decode(base64_encode(std::string("\0bob\0hunter2", 12))) == std::string("\0bob\0hunter2", 12));

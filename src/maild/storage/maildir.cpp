@@ -179,10 +179,75 @@ bool Mailbox::prepare(const std::string &dir, std::string &error)
 
 bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
 {
+	if (open_cached(dir, out))
+		return true;
 	if (!prepare(dir, error))
 		return false;
 	MailboxLock lock(dir);
-	return open_locked(dir, out, error);
+	if (!open_locked(dir, out, error))
+		return false;
+	remember_read(out);
+	return true;
+}
+
+namespace {
+
+// Each thread's (each worker loop's) latest clean reads of the mailboxes it opened. A SELECT,
+// STATUS or POP3 login of a mailbox nobody changed since then costs the three stats of stale()
+// and a copy, where a read is the lock, both directory scans and the uidlist (about 20 system
+// calls, and parsing every file name). Only a clean read is kept: one whose times were taken
+// after it and more than a clock tick after the last change, so equal times later mean the same
+// messages, as stale() already relies on. Bounded: the oldest reads go first.
+struct ReadCache {
+	static constexpr std::size_t max_reads = 64, max_messages = 50000;
+	std::vector<Mailbox> reads; // oldest first
+	std::size_t messages = 0;
+
+	void drop(std::size_t i)
+	{
+		messages -= reads[i].messages().size();
+		reads.erase(reads.begin() + static_cast<std::ptrdiff_t>(i));
+	}
+	std::size_t find(const std::string &dir) const
+	{
+		for (std::size_t i = 0; i < reads.size(); i++)
+			if (reads[i].dir() == dir)
+				return i;
+		return reads.size();
+	}
+};
+
+thread_local ReadCache read_cache;
+
+} // namespace
+
+bool Mailbox::open_cached(const std::string &dir, Mailbox &out)
+{
+	ReadCache &c = read_cache;
+	std::size_t i = c.find(dir);
+	if (i == c.reads.size())
+		return false;
+	if (c.reads[i].stale()) {
+		c.drop(i);
+		return false;
+	}
+	out = c.reads[i];
+	return true;
+}
+
+void Mailbox::remember_read(const Mailbox &read)
+{
+	ReadCache &c = read_cache;
+	std::size_t i = c.find(read.dir_);
+	if (i != c.reads.size())
+		c.drop(i);
+	std::size_t n = read.messages_.size();
+	if (read.dirty_ || n > ReadCache::max_messages)
+		return;
+	while (!c.reads.empty() && (c.reads.size() >= ReadCache::max_reads || c.messages + n > ReadCache::max_messages))
+		c.drop(0);
+	c.reads.push_back(read);
+	c.messages += n;
 }
 
 namespace {

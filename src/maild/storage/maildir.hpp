@@ -138,6 +138,9 @@ public:
 
 private:
 	static bool open_locked(const std::string &dir, Mailbox &out, std::string &error);
+	// This thread's last clean read of `dir` when nothing changed since (maildir.cpp, ReadCache).
+	static bool open_cached(const std::string &dir, Mailbox &out);
+	static void remember_read(const Mailbox &read);
 	bool refresh_locked(std::string &error);
 	bool save(std::string &error);
 	void save_entries(); // list_.entries from messages_
