@@ -1,11 +1,14 @@
 #include "auth/sasl-plain.hpp"
 #include "storage/maildir.hpp"
+#include "storage/message-bytes.hpp"
 #include "storage/uidlist.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace maild;
@@ -20,6 +23,8 @@ TEST_CASE("Maildir file names carry the flags", "[maildir]")
 	CHECK(maildir_file_name("b", "SRS") == "b:2,RS");
 	CHECK(maildir_file_name("b", "") == "b:2,");
 	CHECK(maildir_name_vsize("123.M1.host,S=10,W=12") == 12u);
+	CHECK(maildir_name_size("123.M1.host,S=10,W=12") == 10u);
+	CHECK_FALSE(maildir_name_size("123.M1.host,W=12"));
 	CHECK_FALSE(maildir_name_vsize("123.M1.host,S=10"));
 }
 
@@ -172,6 +177,44 @@ TEST_CASE("Mailbox: a clean read is reused only while cur/, new/ and the uidlist
 	Mailbox remade;
 	REQUIRE(Mailbox::open(dir.string(), remade, error));
 	CHECK(remade.messages().empty());
+	fs::remove_all(dir);
+}
+
+TEST_CASE("MessageBytes: a bounded open gives the whole file, also one grown past its bound", "[maildir]")
+{
+	namespace fs = std::filesystem;
+	fs::path dir = fs::temp_directory_path() / ("maild-unit-bytes-" + std::to_string(getpid()));
+	fs::remove_all(dir);
+	fs::create_directories(dir);
+	std::string text(5000, 'x');
+	std::ofstream(dir / "m", std::ios::binary) << text;
+	MessageBytes b;
+	REQUIRE(b.open_bounded(AT_FDCWD, (dir / "m").string(), 5000)); // exactly the bound
+	CHECK(b.data() == text);
+	REQUIRE(b.open_bounded(AT_FDCWD, (dir / "m").string(), 9000));
+	CHECK(b.data() == text);
+	// The size a name gives only ends the reading where the file ends: a wrong one is no harm.
+	for (std::uint64_t hint : {5000, 4000, 6000, 0}) {
+		REQUIRE(b.open_bounded(AT_FDCWD, (dir / "m").string(), 9000, hint));
+		CHECK(b.data() == text);
+	}
+	// Rewritten larger than the size it was recorded with: read whole, as open() would.
+	REQUIRE(b.open_bounded(AT_FDCWD, (dir / "m").string(), 100));
+	CHECK(b.data() == text);
+	CHECK(b.mtime() > 0);
+	// Past read_limit the file is mapped.
+	std::string big(MessageBytes::read_limit + 10, 'y');
+	std::ofstream(dir / "big", std::ios::binary) << big;
+	REQUIRE(b.open_bounded(AT_FDCWD, (dir / "big").string(), 10));
+	CHECK(b.data() == big);
+	// Not a message: no hang on a FIFO nobody writes, an error for a directory or a missing file.
+	REQUIRE(mkfifo((dir / "fifo").c_str(), 0600) == 0);
+	bool fifo_read = b.open_bounded(AT_FDCWD, (dir / "fifo").string(), 100);
+	CHECK((!fifo_read || b.data().empty()));
+	CHECK_FALSE(b.open(AT_FDCWD, (dir / "fifo").string()));
+	CHECK_FALSE(b.open_bounded(AT_FDCWD, dir.string(), 100));
+	CHECK_FALSE(b.open_bounded(AT_FDCWD, (dir / "gone").string(), 100));
+	CHECK(errno == ENOENT);
 	fs::remove_all(dir);
 }
 

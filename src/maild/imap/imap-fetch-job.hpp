@@ -44,6 +44,7 @@ struct ImapSession::FetchJob {
 	std::vector<std::size_t> indexes; // view indexes still to answer, in order
 	std::size_t next = 0;
 	bool missing = false; // some message was expunged by another session meanwhile
+	bool wants_mtime = false; // INTERNALDATE is asked for: files are opened with their fstat
 	bool unknown_cte = false; // a BINARY part's transfer encoding is unknown: the FETCH fails
 
 	// The message being answered, one attribute at a time: only the attribute being sent is

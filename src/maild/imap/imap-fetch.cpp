@@ -89,9 +89,12 @@ bool ImapSession::fetch_open(const MessageFile &m)
 		if (job.cur_fd < 0)
 			job.cur_fd = -1;
 	}
-	if (job.cur_fd >= 0)
-		return job.file.open(job.cur_fd, m.file_name());
-	return job.file.open(AT_FDCWD, mailbox_.path_of(m));
+	int dir_fd = job.cur_fd >= 0 ? job.cur_fd : AT_FDCWD;
+	std::string name = job.cur_fd >= 0 ? m.file_name() : mailbox_.path_of(m);
+	// INTERNALDATE is the file's mtime, which only open()'s fstat gives.
+	if (job.wants_mtime)
+		return job.file.open(dir_fd, name);
+	return job.file.open_bounded(dir_fd, name, m.vsize, maildir_name_size(m.base));
 }
 
 void ImapSession::fetch(const ImapCommand &cmd)
@@ -102,6 +105,8 @@ void ImapSession::fetch(const ImapCommand &cmd)
 	auto job = std::make_unique<FetchJob>();
 	job->cmd = cmd;
 	auto &atts = job->cmd.fetch;
+	job->wants_mtime = std::any_of(atts.begin(), atts.end(),
+				       [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::internaldate; });
 	// UID FETCH always reports the UID (RFC 3501 6.4.8), first, where clients look for it.
 	if (cmd.uid && std::none_of(atts.begin(), atts.end(), [](const FetchAtt &a) { return a.kind == FetchAtt::Kind::uid; })) {
 		FetchAtt uid;

@@ -50,18 +50,33 @@ std::string maildir_file_name(std::string_view base, std::string_view flags)
 	return name;
 }
 
-std::optional<std::uint64_t> maildir_name_vsize(std::string_view base)
+namespace {
+
+// The number after `field` (",W=" or ",S=") in a Maildir base name.
+std::optional<std::uint64_t> maildir_name_number(std::string_view base, std::string_view field)
 {
-	auto w = base.find(",W=");
-	if (w == std::string_view::npos)
+	auto at = base.find(field);
+	if (at == std::string_view::npos)
 		return std::nullopt;
-	std::string_view digits = base.substr(w + 3);
+	std::string_view digits = base.substr(at + field.size());
 	digits = digits.substr(0, digits.find_first_not_of("0123456789"));
 	std::uint64_t v = 0;
 	auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
 	if (digits.empty() || ec != std::errc())
 		return std::nullopt;
 	return v;
+}
+
+} // namespace
+
+std::optional<std::uint64_t> maildir_name_vsize(std::string_view base)
+{
+	return maildir_name_number(base, ",W=");
+}
+
+std::optional<std::uint64_t> maildir_name_size(std::string_view base)
+{
+	return maildir_name_number(base, ",S=");
 }
 
 std::optional<std::string> mailbox_directory(const std::string &user_root, std::string_view name)

@@ -24,6 +24,8 @@ std::string maildir_flags(std::string_view file_name);
 std::string maildir_file_name(std::string_view base, std::string_view flags);
 // Dovecot's ",W=<n>" in a base name: the CRLF size a delivery agent already computed.
 std::optional<std::uint64_t> maildir_name_vsize(std::string_view base);
+// The file size its ",S=" field gives (what Dovecot's deliveries write), if any.
+std::optional<std::uint64_t> maildir_name_size(std::string_view base);
 
 // The directory of mailbox `name` under a user's root: INBOX (any case) is the root itself,
 // other names become "<root>/.<name>". Nothing for names that could leave the user's root.
