@@ -739,6 +739,51 @@ def targets_section(w):
         w('')
 
 
+# ---- sections written by hand --------------------------------------------------------------------
+# The `## ` sections this script writes (some only when their data exist). Any other `## ` section
+# of the page, written by hand for a measurement this script does not make (IDLE, SORT, ...), is
+# kept on each rewrite, after the section it followed.
+GENERATED = ('Against the project\'s targets', 'How to run', 'Headline:', 'Instructions per event',
+             'chain:', 'timers', 'churn:', 'maild load:', 'The timeout queue\'s measured choices',
+             'Reading the numbers')
+
+
+def sections(text):
+    """The page as [(heading or None, lines)], split at `## ` headings outside code fences."""
+    out, fence = [(None, [])], False
+    for line in text.split('\n'):
+        if line.startswith('```'):
+            fence = not fence
+        if not fence and line.startswith('## '):
+            out.append((line[3:].strip(), []))
+        out[-1][1].append(line)
+    return out
+
+
+def carry_over(new_text, old_path):
+    try:
+        with open(old_path) as f:
+            old = sections(f.read())
+    except OSError:
+        return new_text
+    new = sections(new_text)
+    have = {h for h, _ in new}
+    for i, (h, lines) in enumerate(old):
+        if h is None or h in have or h.startswith(GENERATED):
+            continue
+        # after the nearest section before it in the old page that the new page has
+        at = len(new)
+        for prev, _ in reversed(old[:i]):
+            idx = [j for j, (nh, _) in enumerate(new) if nh == prev]
+            if idx:
+                at = idx[0] + 1
+                break
+        new.insert(at, (h, lines))
+        have.add(h)
+    text = '\n'.join('\n'.join(lines) for _, lines in new)
+    return text
+
+
 # ---- the page ---------------------------------------------------------------------------------
 def med(rows, **kw):
     for r in rows:
@@ -1093,6 +1138,7 @@ w('- Raw output of every driver run: `build-bench-results/` (`chain-<handler>.tx
 w('  CSV files, callgrind and strace outputs).')
 w('')
 
+page = carry_over('\n'.join(out), os.path.join(DOC, 'performance.md'))
 with open(os.path.join(DOC, 'performance.md'), 'w') as f:
-    f.write('\n'.join(out))
+    f.write(page)
 print(f'wrote {os.path.join(DOC, "performance.md")} and {len(plots)} plots')
