@@ -90,6 +90,19 @@ TEST_CASE("a CR and its LF split by a block edge or a chunk edge stay one line e
 	}
 }
 
+TEST_CASE("long runs of bare LFs are all counted (more than a byte-wide counter holds)", "[crlf]")
+{
+	for (std::size_t size : {4079u, 4080u, 4096u, 70000u}) {
+		std::string lfs(size, '\n');
+		CHECK(crlf_size(lfs) == 2 * size);
+		std::string text;
+		for (std::size_t i = 0; text.size() < size; i++)
+			text += i % 3 == 0 ? "line\r\n" : "some text of a line\n";
+		bool no_cr = false;
+		CHECK(crlf_size(text) == model_copy(text, no_cr).size());
+	}
+}
+
 TEST_CASE("the size counter fed in chunks matches the size of the whole", "[crlf]")
 {
 	std::mt19937 rng(7);

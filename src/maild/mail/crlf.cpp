@@ -1,5 +1,6 @@
 #include "mail/crlf.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -38,17 +39,22 @@ std::uint64_t crlf_size(std::string_view raw)
 	bool cr_before = false; // an LF first in the view is bare
 #if defined(__SSE2__)
 	// Per block: LF bytes whose previous byte (the one before the block for byte 0) is not a
-	// CR, as 0/1 bytes, summed 8 bytes at a time by psadbw into two 64-bit counters.
-	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), one = _mm_set1_epi8(1);
+	// CR, counted in 16 byte-wide lanes (an all-ones compare result subtracted is one added),
+	// which psadbw sums into two 64-bit counters before any lane can pass 255.
+	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
 	__m128i sums = _mm_setzero_si128(), cr_last = _mm_setzero_si128();
 	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-		__m128i is_cr = _mm_cmpeq_epi8(v, cr);
-		__m128i cr_prev = _mm_or_si128(_mm_slli_si128(is_cr, 1), _mm_srli_si128(cr_last, 15));
-		__m128i is_bare = _mm_andnot_si128(cr_prev, _mm_cmpeq_epi8(v, lf));
-		sums = _mm_add_epi64(sums, _mm_sad_epu8(_mm_and_si128(is_bare, one), _mm_setzero_si128()));
-		cr_last = is_cr;
-		p += 16;
+		std::ptrdiff_t blocks = std::min<std::ptrdiff_t>((end - p) / 16, 255);
+		const char *stop = p + 16 * blocks;
+		__m128i lanes = _mm_setzero_si128();
+		for (; p < stop; p += 16) {
+			__m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+			__m128i is_cr = _mm_cmpeq_epi8(v, cr);
+			__m128i cr_prev = _mm_or_si128(_mm_slli_si128(is_cr, 1), _mm_srli_si128(cr_last, 15));
+			lanes = _mm_sub_epi8(lanes, _mm_andnot_si128(cr_prev, _mm_cmpeq_epi8(v, lf)));
+			cr_last = is_cr;
+		}
+		sums = _mm_add_epi64(sums, _mm_sad_epu8(lanes, _mm_setzero_si128()));
 	}
 	bare = static_cast<std::uint64_t>(_mm_cvtsi128_si64(sums)) +
 	       static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
