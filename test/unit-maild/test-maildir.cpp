@@ -218,6 +218,25 @@ TEST_CASE("MessageBytes: a bounded open gives the whole file, also one grown pas
 	fs::remove_all(dir);
 }
 
+TEST_CASE("Mailbox::prepare_once makes a maildir once per thread; a read makes it again", "[maildir]")
+{
+	namespace fs = std::filesystem;
+	fs::path dir = fs::temp_directory_path() / ("maild-unit-prepare-" + std::to_string(getpid()));
+	fs::remove_all(dir);
+	std::string error;
+	REQUIRE(Mailbox::prepare_once(dir.string(), error));
+	CHECK(fs::is_directory(dir / "cur"));
+	CHECK(fs::is_directory(dir / "tmp"));
+	fs::remove_all(dir);
+	REQUIRE(Mailbox::prepare_once(dir.string(), error)); // remembered: no lstat, nothing made
+	CHECK_FALSE(fs::exists(dir));
+	Mailbox mb;
+	REQUIRE(Mailbox::open(dir.string(), mb, error));
+	CHECK(fs::is_directory(dir / "new"));
+	CHECK(mb.messages().empty());
+	fs::remove_all(dir);
+}
+
 TEST_CASE("SASL PLAIN", "[sasl]")
 {
 	CHECK(base64_decode(base64_encode(std::string("\0bob\0hunter2", 12))) == std::string("\0bob\0hunter2", 12));

@@ -25,7 +25,7 @@ void ImapSession::login(const std::string &tag, const std::string &user, std::st
 	std::string error;
 	// Only made sure of: reading INBOX is SELECT's work, and a mailbox kept from here for it
 	// would cost every idle logged-in connection some 7 KiB (measured at 9,000 connections).
-	if (!Mailbox::prepare(root, error)) {
+	if (!Mailbox::prepare_once(root, error)) {
 		log_line(LogLevel::error, conn_.peer(), "user=" + user + ": cannot open INBOX: " + error);
 		tagged(tag, "NO", "[UNAVAILABLE] Mailbox unavailable, try later");
 		return;

@@ -192,6 +192,19 @@ bool Mailbox::prepare(const std::string &dir, std::string &error)
 	return true;
 }
 
+bool Mailbox::prepare_once(const std::string &dir, std::string &error)
+{
+	thread_local std::unordered_set<std::string> prepared;
+	if (prepared.count(dir) != 0)
+		return true;
+	if (!prepare(dir, error))
+		return false;
+	if (prepared.size() >= 4096)
+		prepared.clear();
+	prepared.insert(dir);
+	return true;
+}
+
 bool Mailbox::open(const std::string &dir, Mailbox &out, std::string &error)
 {
 	if (open_cached(dir, out))

@@ -76,6 +76,10 @@ public:
 	// Makes sure dir and its cur/, new/ and tmp/ are there (creating what is missing), without
 	// reading the mailbox: what IMAP's LOGIN checks. False with `error`.
 	static bool prepare(const std::string &dir, std::string &error);
+	// prepare(), unless this thread prepared `dir` before (up to 4096 of them are remembered):
+	// for a login, where the four lstats of every reconnect would find the same directories.
+	// Whatever reads the mailbox later prepares it again when it reads it from the disk.
+	static bool prepare_once(const std::string &dir, std::string &error);
 	// open() again when stale(); false with `error` only when that fails.
 	bool refresh(std::string &error);
 	// The same without asking stale() first, for a caller that just did.
