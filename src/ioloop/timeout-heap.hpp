@@ -49,7 +49,7 @@ namespace ioloop_detail {
 // symbols are (the conformance test has its own copy).
 class TimeoutHeap {
 public:
-	// Embedded in each timeout: 24 bytes, so that a timeout is one cache line (loop-core.hpp).
+	// Embedded in each timeout: 24 of its 48 bytes (loop-core.hpp).
 	struct Entry {
 		std::int64_t deadline_us = 0; // the real one; its node's may be earlier (stale)
 		std::uint64_t node_seq = 0; // the sequence its node was placed with: the tie-break

@@ -4,7 +4,9 @@
 #include "fixtures.hpp"
 #include "timeout-heap.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <map>
 #include <random>
 #include <vector>
@@ -280,4 +282,39 @@ TEST_CASE("timeout queue: a re-arm to the same deadline goes behind the others a
 		heap.erase(want);
 	}
 	CHECK(heap.empty());
+}
+
+// Each timeout finds its loop through the head of its slot's page (slot-pool.hpp): a slot that
+// overlapped a head, or a page whose head named no owner, would lose the loop of the timeouts
+// in it. Enough slots for several blocks, each written whole, as a timeout is.
+TEST_CASE("slot pool: slots are distinct, apart from the page heads, and name their owner",
+	  "[timeouts][heap]")
+{
+	using ioloop_detail::SlotPool;
+	int owner_a = 0, owner_b = 0;
+	SlotPool a, b;
+	std::vector<unsigned char *> slots;
+	std::map<unsigned char *, int *> owner;
+	for (int i = 0; i < 30000; i++) { // 1 + 2 + 4 + 4 + ... pages of 1,364 slots
+		for (SlotPool *pool : {&a, &b}) {
+			int *o = pool == &a ? &owner_a : &owner_b;
+			auto *p = static_cast<unsigned char *>(pool->get(o));
+			REQUIRE(reinterpret_cast<std::uintptr_t>(p) % 8 == 0); // a timeout's fields
+			REQUIRE(owner.emplace(p, o).second);
+			std::fill(p, p + SlotPool::slot_size, static_cast<unsigned char>(i));
+			slots.push_back(p);
+		}
+	}
+	CHECK(a.in_use() == 30000);
+	// no two overlap: sorted, each ends before the next begins
+	std::vector<unsigned char *> sorted(slots);
+	std::sort(sorted.begin(), sorted.end());
+	for (std::size_t i = 1; i < sorted.size(); i++)
+		REQUIRE(sorted[i - 1] + SlotPool::slot_size <= sorted[i]);
+	for (unsigned char *p : slots)
+		REQUIRE(SlotPool::owner_of(p) == owner[p]);
+	// a freed slot comes back first, still in its pool's pages
+	a.put(slots[0]);
+	CHECK(a.get(&owner_a) == slots[0]);
+	CHECK(SlotPool::owner_of(slots[0]) == &owner_a);
 }
