@@ -305,10 +305,11 @@ void timeout_remove(struct timeout **timeout)
 	// cache (fewer cache misses for a cancel + add). Freed first, then
 	// taken out of the queue, which does not read it: that is a tail call.
 	std::uint32_t at = t->heap.index;
+	std::uint64_t seq = t->heap.node_seq; // read with the index: one cache line
 	t->~timeout();
 	loop.timeouts.slots.put(t);
 	if (at != TimeoutHeap::not_queued)
-		loop.timeouts.erase_at(at);
+		loop.timeouts.erase_at(at, seq);
 }
 
 void timeout_reset(struct timeout *timeout)

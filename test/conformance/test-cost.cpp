@@ -318,3 +318,36 @@ TEST_CASE("slot pool: slots are distinct, apart from the page heads, and name th
 	CHECK(a.get(&owner_a) == slots[0]);
 	CHECK(SlotPool::owner_of(slots[0]) == &owner_a);
 }
+
+// Removals from the heap leave their nodes behind, marked (timeout-heap.hpp): those must keep
+// their place among equal deadlines until they go, and go when the heap fills, whether it then
+// grows (reserve, as timeout_add does) or rebuilds itself without them (a push without reserve,
+// as a re-arm does). Many equal deadlines, and far more removals than live entries.
+TEST_CASE("timeout queue: removed heap nodes keep the order and give their room back",
+	  "[timeouts][heap]")
+{
+	std::mt19937 rng(777);
+	for (int round = 0; round < 6; round++) {
+		std::vector<ioloop_detail::TimeoutHeap::Entry> entries(round < 3 ? 100 : 2000);
+		HeapModel m;
+		bool reserve_first = round % 2 == 0;
+		m.heap.reserve(entries.size());
+		for (int op = 0; op < 40000; op++) {
+			auto &e = entries[rng() % entries.size()];
+			// descending deadlines keep them out of the run, in the heap
+			std::int64_t deadline = 1000000 - op / 8 - std::int64_t(rng() % 3);
+			if (e.queued() && rng() % 2 == 0) {
+				m.remove(e);
+			} else {
+				m.remove(e);
+				if (reserve_first)
+					m.heap.reserve(m.heap.size() + 1);
+				m.arm(e, deadline);
+			}
+			REQUIRE(m.heap.size() == m.model.size());
+			if (op % 97 == 0 && !m.model.empty())
+				REQUIRE(m.heap.top() == m.model.begin()->second);
+		}
+		m.drain();
+	}
+}
