@@ -36,9 +36,9 @@
 //   reused at once). No sift, and no moved node whose entry must learn its new index: the removal
 //   writes one heap line and reads nothing that waits on a cache miss, where a sift read the
 //   parent's and the children's lines after the entry's. A removed node goes when it comes first
-//   (first_due), when it is the last node, or all at once when the heap is full and they are at
-//   least half of it (purge: O(n), paid for by the removals that made them); a fuller heap grows
-//   instead, so they never take more than half of it for long. Figures (bench-timers, mix and
+//   (first_due), when it is the last node, or all at once when the heap is full (purge: O(n)).
+//   The heap has room for twice the timeouts that exist (reserve), so they are half of it then,
+//   and the rebuild is paid for by as many removals. Figures (bench-timers, mix and
 //   cancel, also over many rounds of mix, where purges are paid): doc/performance.md.
 #pragma once
 
@@ -151,16 +151,18 @@ public:
 
 	// Grows the heap now so that it can hold `n` entries: a push or re-arm of up to `n` entries
 	// then cannot fail nor allocate, since the heap takes whatever the run has no room for
-	// (throws bad_alloc).
+	// (throws bad_alloc). Room for twice as many, so that the nodes of removed entries fill at
+	// least half of it before it is full: then it drops them (purge), paid for by as many
+	// removals, and never grows for them. Pages of the array that no node reached cost no memory.
 	void reserve(std::size_t n)
 	{
-		if (n > cap_)
-			grow(n);
-		if (size_ == cap_) // full of nodes of removed entries too: room for one more
-			make_room();
+		if (2 * n > cap_)
+			grow(2 * n);
+		if (size_ == cap_) // full, nodes of removed entries being at least half of it
+			purge();
 	}
 	// reserve(n) would not allocate.
-	bool reserved(std::size_t n) const { return n <= cap_ && size_ < cap_; }
+	bool reserved(std::size_t n) const { return 2 * n <= cap_ && size_ < cap_; }
 
 	// Queues an entry that is not queued. The caller has reserved room for it. `may_grow`: the
 	// run may allocate to take it (for a new timeout: timeout_add allocates anyway), else it goes
@@ -389,16 +391,6 @@ private:
 	{
 		dead_--;
 		heap_remove(0);
-	}
-
-	// The heap is full: drops the removed nodes if they are at least half of it (their removals
-	// pay for the rebuild), else doubles it. Out of line: rare.
-	[[gnu::noinline, gnu::visibility("hidden")]] void make_room()
-	{
-		if (dead_ >= size_ / 2)
-			purge();
-		else
-			grow(cap_ * 2);
 	}
 
 	// Drops every removed node and rebuilds the heap from the rest: O(n).
