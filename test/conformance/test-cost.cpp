@@ -295,7 +295,7 @@ TEST_CASE("slot pool: slots are distinct, apart from the page heads, and name th
 	SlotPool a, b;
 	std::vector<unsigned char *> slots;
 	std::map<unsigned char *, int *> owner;
-	for (int i = 0; i < 30000; i++) { // 1 + 2 + 4 + 4 + ... pages of 1,364 slots
+	for (int i = 0; i < 30000; i++) { // blocks of 1, 2, 4 ... 64 pages of 84 slots
 		for (SlotPool *pool : {&a, &b}) {
 			int *o = pool == &a ? &owner_a : &owner_b;
 			auto *p = static_cast<unsigned char *>(pool->get(o));
