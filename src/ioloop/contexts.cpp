@@ -26,6 +26,8 @@ struct ioloop_context {
 namespace {
 
 struct Record {
+	// First, as a timeout finds it there (loop-core.hpp: timeout::owns_context).
+	release_fn *release_self;
 	ioloop *loop;
 	ioloop_context *ctx; // null: a callback without a context, in a loop that uses contexts
 	union {
@@ -134,7 +136,7 @@ void record_release(void *p)
 
 Record *new_record(ioloop &loop, void *context, release_fn *release)
 {
-	auto *r = new Record{&loop, loop.cur_ctx, {nullptr}, context, release};
+	auto *r = new Record{record_release, &loop, loop.cur_ctx, {nullptr}, context, release};
 	if (r->ctx != nullptr)
 		r->ctx->refcount++;
 	return r;
@@ -174,8 +176,11 @@ void start_using_contexts(ioloop &loop)
 			wrap_plain(loop, w->callback, w->context, w->release);
 	loop.timeouts.for_each([&](TimeoutHeap::Entry *e) {
 		timeout *t = timeout_from_entry(e);
-		if (t->callback != record_call)
-			wrap_plain(loop, t->callback, t->context, t->release);
+		if (t->callback != record_call) {
+			release_fn *release = t->release();
+			wrap_plain(loop, t->callback, t->context, release);
+			t->owns_context = true; // the record, which begins with its release
+		}
 	});
 	for (io_signal *w : loop.signal_watchers) {
 		if (w == nullptr || w->callback == record_call_signal)

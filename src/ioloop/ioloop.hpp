@@ -49,6 +49,15 @@ template <class F> struct Stored {
 	static void release(void *p) { delete static_cast<F *>(p); }
 };
 
+// A timeout's callable begins with the function that frees it: the timeout keeps no field of its
+// own for that.
+template <class F> struct StoredTimeout {
+	release_fn *release;
+	F f;
+	static void call(void *p) { static_cast<StoredTimeout *>(p)->f(); }
+	static void free(void *p) { delete static_cast<StoredTimeout *>(p); }
+};
+
 // Owns a C handle and removes it with the matching C function.
 template <class T, void (*Remove)(T **)> class Handle {
 public:
@@ -212,9 +221,9 @@ public:
 private:
 	template <class F> Timeout timeout(std::chrono::microseconds d, bool repeat, F &&fn)
 	{
-		using S = detail::Stored<std::decay_t<F>>;
-		auto stored = std::make_unique<std::decay_t<F>>(std::forward<F>(fn));
-		Timeout t(detail::add_timeout(loop_, d.count(), repeat, S::call, stored.get(), S::release));
+		using S = detail::StoredTimeout<std::decay_t<F>>;
+		auto stored = std::unique_ptr<S>(new S{S::free, std::forward<F>(fn)});
+		Timeout t(detail::add_timeout(loop_, d.count(), repeat, S::call, stored.get(), S::free));
 		stored.release();
 		return t;
 	}

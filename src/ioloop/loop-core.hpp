@@ -55,14 +55,17 @@ struct io_file {
 	}
 };
 
-// One cache line, aligned to one (timeouts are carved from the loop's TimeoutHeap::Slots): a
-// reset or a firing touches a single line, where the old 88-byte layout straddled two about half
-// the time, which at 100000 timeouts is a cache miss per operation.
-struct alignas(ioloop_detail::TimeoutHeap::Slots::slot_size) timeout {
+// 48 bytes, a slot of the loop's TimeoutHeap::Slots, which also knows its loop (timeout_loop): a
+// quarter less memory than a 64-byte timeout, which at 100,000 timeouts is fewer cache misses per
+// operation on a random one (doc/performance.md, "The timeout queue's measured choices").
+struct timeout {
 	ioloop_detail::TimeoutHeap::Entry heap; // deadline, arming order, place in the queue
-	struct ioloop *loop;
-	std::int64_t interval_us : 63; // never negative: 63 bits leave room for the flag
+	std::int64_t interval_us : 62; // never negative: 62 bits leave room for the flags
 	bool repeat : 1;               // else one-shot
+	// The context owns what the callback needs and begins with the function that releases it
+	// (a release_fn *): the C++ API's callable, or a context record. Kept there rather than
+	// in every timeout, since C timeouts have none.
+	bool owns_context : 1;
 	union {
 		timeout_callback_t *callback;
 		// A removed timeout is never called again: its callback's place links it on the loop's
@@ -70,9 +73,18 @@ struct alignas(ioloop_detail::TimeoutHeap::Slots::slot_size) timeout {
 		timeout *next_dead;
 	};
 	void *context;
-	release_fn *release;
+	// What releases the context (null: nothing does).
+	release_fn *release() const
+	{
+		return owns_context ? *static_cast<release_fn *const *>(context) : nullptr;
+	}
 };
 static_assert(sizeof(timeout) == ioloop_detail::TimeoutHeap::Slots::slot_size);
+
+inline struct ioloop *timeout_loop(const timeout *t)
+{
+	return static_cast<struct ioloop *>(ioloop_detail::TimeoutHeap::Slots::owner_of(t));
+}
 
 struct io_signal {
 	struct ioloop *loop;

@@ -128,7 +128,7 @@ struct timeout *io_loop_move_timeout_to(struct ioloop *loop, struct timeout **ti
 	if (timeout == nullptr || *timeout == nullptr)
 		return nullptr;
 	struct timeout *old = *timeout;
-	if (old->loop == loop)
+	if (timeout_loop(old) == loop)
 		return old;
 	return with_errno<struct timeout *>(nullptr, [&] {
 		if (loop == nullptr)

@@ -31,6 +31,15 @@
 //   earliest key may be before any real deadline, so the loop may wake once early for a timeout
 //   that was pushed back (see earliest_bound). A lead that would not fit its 32 bits (2^32 arms
 //   while the node waited) is not taken: that re-arm moves the node at once.
+// - A removal from the heap is lazy too: the node stays where it is with its key, its entry
+//   pointer replaced by the entry's node_seq with the low bit set (the entry may be freed and
+//   reused at once). No sift, and no moved node whose entry must learn its new index: the removal
+//   writes one heap line and reads nothing that waits on a cache miss, where a sift read the
+//   parent's and the children's lines after the entry's. A removed node goes when it comes first
+//   (first_due), when it is the last node, or all at once when the heap is full (purge: O(n)).
+//   The heap has room for twice the timeouts that exist (reserve), so they are half of it then,
+//   and the rebuild is paid for by as many removals. Figures (bench-timers, mix and
+//   cancel, also over many rounds of mix, where purges are paid): doc/performance.md.
 #pragma once
 
 #include <cstddef>
@@ -49,12 +58,13 @@ namespace ioloop_detail {
 // symbols are (the conformance test has its own copy).
 class TimeoutHeap {
 public:
-	// Embedded in each timeout: 24 bytes, so that a timeout is one cache line (loop-core.hpp).
+	// Embedded in each timeout: 24 of its 48 bytes (loop-core.hpp).
+	// What a removal reads, first: 16 bytes that no 48-byte slot splits across cache lines.
 	struct Entry {
-		std::int64_t deadline_us = 0; // the real one; its node's may be earlier (stale)
-		std::uint64_t node_seq = 0; // the sequence its node was placed with: the tie-break
-		std::uint32_t seq_lead = 0; // arming order is node_seq + seq_lead; not 0: node stale
 		std::uint32_t index = not_queued; // heap index, or run_bit | position in the run
+		std::uint32_t seq_lead = 0; // arming order is node_seq + seq_lead; not 0: node stale
+		std::uint64_t node_seq = 0; // the sequence its node was placed with: the tie-break
+		std::int64_t deadline_us = 0; // the real one; its node's may be earlier (stale)
 		bool queued() const { return index != not_queued; }
 		// Arming order: unique, and only grows.
 		std::uint64_t seq() const { return node_seq + seq_lead; }
@@ -79,7 +89,7 @@ public:
 	}
 
 	bool empty() const { return size() == 0; }
-	std::size_t size() const { return size_ + run_live_; }
+	std::size_t size() const { return size_ - dead_ + run_live_; }
 
 	// Not after the earliest deadline, and equal to it unless that timeout was pushed back
 	// lazily. Only for a non-empty queue.
@@ -93,8 +103,12 @@ public:
 	Entry *top() { return first_due(std::numeric_limits<std::int64_t>::max()); }
 
 	// Some entry, or null when empty: the cheapest to erase, for emptying the queue.
-	Entry *last() const
+	Entry *last()
 	{
+		while (size_ != 0 && dead(nodes_[size_ - 1])) {
+			size_--;
+			dead_--;
+		}
 		if (size_ != 0)
 			return nodes_[size_ - 1].e;
 		return run_live_ != 0 ? run_cell(run_head_).e : nullptr;
@@ -102,9 +116,11 @@ public:
 
 	// The earliest entry if its deadline is at or before now_us, else null. Brings stale nodes up
 	// to date on the way, which is where the moves that lazy re-arms skipped are paid.
-	Entry *first_due(std::int64_t now_us)
+	[[gnu::always_inline]] Entry *first_due(std::int64_t now_us)
 	{
 		for (;;) {
+			while (size_ != 0 && dead(nodes_[0])) [[unlikely]]
+				drop_dead_root();
 			bool in_run;
 			const Node *n = least_node(in_run);
 			if (n == nullptr || n->deadline_us > now_us)
@@ -135,14 +151,18 @@ public:
 
 	// Grows the heap now so that it can hold `n` entries: a push or re-arm of up to `n` entries
 	// then cannot fail nor allocate, since the heap takes whatever the run has no room for
-	// (throws bad_alloc).
+	// (throws bad_alloc). Room for twice as many, so that the nodes of removed entries fill at
+	// least half of it before it is full: then it drops them (purge), paid for by as many
+	// removals, and never grows for them. Pages of the array that no node reached cost no memory.
 	void reserve(std::size_t n)
 	{
-		if (n > cap_)
-			grow(n);
+		if (2 * n > cap_)
+			grow(2 * n);
+		if (size_ == cap_) // full, nodes of removed entries being at least half of it
+			purge();
 	}
 	// reserve(n) would not allocate.
-	bool reserved(std::size_t n) const { return n <= cap_; }
+	bool reserved(std::size_t n) const { return 2 * n <= cap_ && size_ < cap_; }
 
 	// Queues an entry that is not queued. The caller has reserved room for it. `may_grow`: the
 	// run may allocate to take it (for a new timeout: timeout_add allocates anyway), else it goes
@@ -153,7 +173,7 @@ public:
 		return push_armed(e, may_grow);
 	}
 	// push in two steps, for a timeout being built: its entry is written with the rest of it.
-	Entry armed(std::int64_t deadline_us) { return Entry{deadline_us, next_seq_++, 0, not_queued}; }
+	Entry armed(std::int64_t deadline_us) { return Entry{not_queued, 0, next_seq_++, deadline_us}; }
 	Entry *push_armed(Entry *e, bool may_grow)
 	{
 		// The newest sequence: in order after the run's last key unless its deadline is earlier.
@@ -170,16 +190,16 @@ public:
 	{
 		std::uint32_t at = e->index;
 		e->index = not_queued;
-		erase_at(at);
+		erase_at(at, e->node_seq);
 	}
-	// Takes out the entry whose index was `at`, without touching that entry: it may be freed
-	// already.
-	void erase_at(std::uint32_t at)
+	// Takes out the entry whose index was `at` and node_seq `seq`, without touching that entry:
+	// it may be freed already. In the heap, its node stays, marked removed (see the top).
+	void erase_at(std::uint32_t at, std::uint64_t seq)
 	{
 		if (at & run_bit)
 			run_remove(at);
 		else
-			heap_remove(at);
+			heap_kill(at, seq);
 	}
 
 	// Moves a queued entry to a new deadline, behind every entry already armed for that deadline.
@@ -209,7 +229,8 @@ public:
 	template <class F> void for_each(F f)
 	{
 		for (std::size_t i = 0; i < size_; i++)
-			f(nodes_[i].e);
+			if (!dead(nodes_[i]))
+				f(nodes_[i].e);
 		for (std::size_t p = run_head_; p != run_tail_; p++)
 			if (Entry *e = run_cell(p).e)
 				f(e);
@@ -222,8 +243,17 @@ private:
 	// A heap node or a run cell. Its key is (deadline_us, e->node_seq).
 	struct Node {
 		std::int64_t deadline_us;
-		Entry *e; // in the run, null: a hole left by a removal
+		// In the run, null: a hole left by a removal. In the heap, with the low bit set: the
+		// node of a removed entry, whose node_seq is in the other bits (dead, seq_of).
+		Entry *e;
 	};
+	static bool dead(const Node &n) { return (reinterpret_cast<std::uintptr_t>(n.e) & 1) != 0; }
+	static std::uint64_t seq_of(const Node &n)
+	{
+		if (dead(n))
+			return reinterpret_cast<std::uintptr_t>(n.e) >> 1;
+		return n.e->node_seq;
+	}
 	static constexpr std::size_t arity = 4;
 	static constexpr std::size_t line = 64;
 	static_assert(arity * sizeof(Node) == line, "a family of nodes fills one cache line");
@@ -237,7 +267,7 @@ private:
 	{
 		if (a.deadline_us != b.deadline_us) [[likely]]
 			return a.deadline_us < b.deadline_us;
-		return a.e->node_seq < b.e->node_seq;
+		return seq_of(a) < seq_of(b);
 	}
 
 	// The least of the heap's root and the run's head, or null when both are empty.
@@ -280,7 +310,7 @@ private:
 	}
 
 	// The first entry (heap root or run head), fresh under a key no earlier than its node's.
-	void requeue_first(Entry *e, bool in_run)
+	[[gnu::always_inline]] void requeue_first(Entry *e, bool in_run)
 	{
 		if (in_run) {
 			run_pop_head();
@@ -331,13 +361,50 @@ private:
 	void place(std::size_t i, const Node &n)
 	{
 		nodes_[i] = n;
-		n.e->index = static_cast<std::uint32_t>(i);
+		if (!dead(n))
+			n.e->index = static_cast<std::uint32_t>(i);
 	}
 
 	Entry *heap_insert(Entry *e)
 	{
+		if (size_ == cap_) [[unlikely]] // only when not reserved: a re-arm, which may not allocate
+			purge();
 		sift_up(size_++, Node{e->deadline_us, e});
 		return e;
+	}
+
+	// A removal from the heap: the node stays, keeping its key, until it comes first or the
+	// heap fills (see the top). The last node goes at once.
+	void heap_kill(std::size_t i, std::uint64_t seq)
+	{
+		if (i + 1 == size_) {
+			size_--;
+		} else {
+			nodes_[i].e = reinterpret_cast<Entry *>(std::uintptr_t(seq << 1 | 1));
+			dead_++;
+		}
+		if (dead_ == size_) // nothing but removed nodes: all go
+			size_ = dead_ = 0;
+	}
+
+	[[gnu::noinline, gnu::visibility("hidden")]] void drop_dead_root()
+	{
+		dead_--;
+		heap_remove(0);
+	}
+
+	// Drops every removed node and rebuilds the heap from the rest: O(n).
+	[[gnu::noinline, gnu::visibility("hidden")]] void purge()
+	{
+		std::size_t to = 0;
+		for (std::size_t from = 0; from < size_; from++)
+			if (!dead(nodes_[from]))
+				place(to++, nodes_[from]);
+		size_ = to;
+		dead_ = 0;
+		for (std::size_t i = size_ / arity + 1; i-- > 0;)
+			if (i < size_)
+				sift_down(i, nodes_[i]);
 	}
 
 	void heap_remove(std::size_t i)
@@ -513,7 +580,8 @@ private:
 
 	void *block_ = nullptr;
 	Node *nodes_ = nullptr;
-	std::size_t size_ = 0, cap_ = 0;
+	// size_ nodes, dead_ of them of removed entries
+	std::size_t size_ = 0, cap_ = 0, dead_ = 0;
 
 	Node *run_ = nullptr;
 	std::size_t run_cap_ = 0, run_head_ = 0, run_tail_ = 0, run_live_ = 0;

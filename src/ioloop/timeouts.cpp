@@ -3,6 +3,7 @@
 #include "core-internal.hpp"
 #include "ioloop.hpp"
 
+#include <cassert>
 #include <climits>
 #include <cstddef>
 
@@ -52,15 +53,15 @@ void push_again(ioloop &loop, timeout *t, std::int64_t deadline_us)
 	loop.timeouts.rearm(&t->heap, deadline_us);
 }
 
-// Longest interval: what the 63-bit field holds, and far from overflowing now + interval.
-constexpr std::int64_t max_interval_us = (std::int64_t(1) << 62) - 1;
+// Longest interval: what the 62-bit field holds, and far from overflowing now + interval.
+constexpr std::int64_t max_interval_us = (std::int64_t(1) << 61) - 1;
 
 // Built in one go, its entry too (TimeoutHeap::armed): a default-built timeout's fields written
 // again, the compiler could not tell that nothing read them between.
-timeout *build(void *slot, TimeoutHeap::Entry heap, ioloop *loop, std::int64_t interval_us,
-	       bool repeat, timeout_callback_t *callback, void *context, release_fn *release)
+timeout *build(void *slot, TimeoutHeap::Entry heap, std::int64_t interval_us, bool repeat,
+	       bool owns_context, timeout_callback_t *callback, void *context)
 {
-	return new (slot) timeout{heap, loop, interval_us, repeat, {callback}, context, release};
+	return new (slot) timeout{heap, interval_us, repeat, owns_context, {callback}, context};
 }
 
 timeout *new_timeout(ioloop *loop, std::int64_t interval_us, bool repeat,
@@ -73,7 +74,7 @@ timeout *new_timeout(ioloop *loop, std::int64_t interval_us, bool repeat,
 	// room in the heap for every timeout, this one too: arming one, now or when it is reset
 	// after it fired, then cannot fail nor allocate
 	loop->timeouts.reserve(loop->timeouts.slots.in_use() + 1);
-	void *slot = loop->timeouts.slots.get();
+	void *slot = loop->timeouts.slots.get(loop);
 	if (loop->uses_contexts) [[unlikely]] {
 		try {
 			context_wrap(*loop, callback, context, release);
@@ -82,7 +83,10 @@ timeout *new_timeout(ioloop *loop, std::int64_t interval_us, bool repeat,
 			throw;
 		}
 	}
-	return build(slot, {}, loop, interval_us, repeat, callback, context, release);
+	// A context with a release begins with it (timeout::owns_context): the C++ API's callable
+	// (ioloop.hpp) and a context record (contexts.cpp) are built so.
+	assert(release == nullptr || *static_cast<release_fn **>(context) == release);
+	return build(slot, {}, interval_us, repeat, release != nullptr, callback, context);
 }
 
 timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_t *callback,
@@ -116,15 +120,15 @@ inline timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *call
 		return add_c_slow(loop, msecs, callback, context);
 	std::int64_t interval_us = std::int64_t(msecs) * 1000;
 	q.set_epoch(loop->wait_count);
-	timeout *t = build(q.slots.take_ready(), q.armed(loop->now_us + interval_us), loop,
-			   interval_us, true, callback, context, nullptr);
+	timeout *t = build(q.slots.take_ready(), q.armed(loop->now_us + interval_us), interval_us,
+			   true, false, callback, context);
 	return from_entry(q.push_armed(&t->heap, true));
 }
 
 void free_timeout(ioloop &loop, timeout *t)
 {
-	if (t->release != nullptr)
-		t->release(t->context);
+	if (release_fn *release = t->release())
+		release(t->context);
 	t->~timeout();
 	loop.timeouts.slots.put(t);
 }
@@ -180,7 +184,7 @@ timeout *move_timeout(ioloop &to, timeout *t)
 {
 	io_callback_t *callback = t->callback;
 	void *context = t->context;
-	release_fn *release = t->release;
+	release_fn *release = t->release();
 	// The caller's own three, so that the new one takes the target's context (a fresh add).
 	void *record = context_record(callback, context, release);
 	timeout *n = new_timeout(&to, t->interval_us, t->repeat, callback, context, release);
@@ -188,7 +192,7 @@ timeout *move_timeout(ioloop &to, timeout *t)
 	if (t->heap.queued())
 		arm_new(to, n, t->heap.deadline_us);
 	// The new one owns the caller's context now: the old one goes without releasing it.
-	t->release = nullptr;
+	t->owns_context = false;
 	struct timeout *old = t;
 	timeout_remove(&old);
 	if (record != nullptr)
@@ -290,10 +294,10 @@ void timeout_remove(struct timeout **timeout)
 	if (timeout == nullptr || *timeout == nullptr)
 		return;
 	struct timeout *t = std::exchange(*timeout, nullptr);
-	ioloop &loop = *t->loop;
+	ioloop &loop = *timeout_loop(t);
 	// The usual case (a C timeout, not the running one) calls nothing, so that it saves no
 	// registers.
-	if (t->release != nullptr || &t->heap == loop.timeouts.running) {
+	if (t->owns_context || &t->heap == loop.timeouts.running) {
 		remove_slow(loop, t);
 		return;
 	}
@@ -301,17 +305,18 @@ void timeout_remove(struct timeout **timeout)
 	// cache (fewer cache misses for a cancel + add). Freed first, then
 	// taken out of the queue, which does not read it: that is a tail call.
 	std::uint32_t at = t->heap.index;
+	std::uint64_t seq = t->heap.node_seq; // read with the index: one cache line
 	t->~timeout();
 	loop.timeouts.slots.put(t);
 	if (at != TimeoutHeap::not_queued)
-		loop.timeouts.erase_at(at);
+		loop.timeouts.erase_at(at, seq);
 }
 
 void timeout_reset(struct timeout *timeout)
 {
 	if (timeout == nullptr)
 		return;
-	ioloop &loop = *timeout->loop;
+	ioloop &loop = *timeout_loop(timeout);
 	// The usual case (inside a callback, still queued) calls nothing but, maybe, a tail call, so
 	// that it saves no registers.
 	if (!loop.in_iteration || !timeout->heap.queued()) {

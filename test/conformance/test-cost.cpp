@@ -4,7 +4,9 @@
 #include "fixtures.hpp"
 #include "timeout-heap.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <map>
 #include <random>
 #include <vector>
@@ -280,4 +282,72 @@ TEST_CASE("timeout queue: a re-arm to the same deadline goes behind the others a
 		heap.erase(want);
 	}
 	CHECK(heap.empty());
+}
+
+// Each timeout finds its loop through the head of its slot's page (slot-pool.hpp): a slot that
+// overlapped a head, or a page whose head named no owner, would lose the loop of the timeouts
+// in it. Enough slots for several blocks, each written whole, as a timeout is.
+TEST_CASE("slot pool: slots are distinct, apart from the page heads, and name their owner",
+	  "[timeouts][heap]")
+{
+	using ioloop_detail::SlotPool;
+	int owner_a = 0, owner_b = 0;
+	SlotPool a, b;
+	std::vector<unsigned char *> slots;
+	std::map<unsigned char *, int *> owner;
+	for (int i = 0; i < 30000; i++) { // blocks of 1, 2, 4 ... 64 pages of 84 slots
+		for (SlotPool *pool : {&a, &b}) {
+			int *o = pool == &a ? &owner_a : &owner_b;
+			auto *p = static_cast<unsigned char *>(pool->get(o));
+			REQUIRE(reinterpret_cast<std::uintptr_t>(p) % 8 == 0); // a timeout's fields
+			REQUIRE(owner.emplace(p, o).second);
+			std::fill(p, p + SlotPool::slot_size, static_cast<unsigned char>(i));
+			slots.push_back(p);
+		}
+	}
+	CHECK(a.in_use() == 30000);
+	// no two overlap: sorted, each ends before the next begins
+	std::vector<unsigned char *> sorted(slots);
+	std::sort(sorted.begin(), sorted.end());
+	for (std::size_t i = 1; i < sorted.size(); i++)
+		REQUIRE(sorted[i - 1] + SlotPool::slot_size <= sorted[i]);
+	for (unsigned char *p : slots)
+		REQUIRE(SlotPool::owner_of(p) == owner[p]);
+	// a freed slot comes back first, still in its pool's pages
+	a.put(slots[0]);
+	CHECK(a.get(&owner_a) == slots[0]);
+	CHECK(SlotPool::owner_of(slots[0]) == &owner_a);
+}
+
+// Removals from the heap leave their nodes behind, marked (timeout-heap.hpp): those must keep
+// their place among equal deadlines until they go, and go when the heap fills, whether it then
+// grows (reserve, as timeout_add does) or rebuilds itself without them (a push without reserve,
+// as a re-arm does). Many equal deadlines, and far more removals than live entries.
+TEST_CASE("timeout queue: removed heap nodes keep the order and give their room back",
+	  "[timeouts][heap]")
+{
+	std::mt19937 rng(777);
+	for (int round = 0; round < 6; round++) {
+		std::vector<ioloop_detail::TimeoutHeap::Entry> entries(round < 3 ? 100 : 2000);
+		HeapModel m;
+		bool reserve_first = round % 2 == 0;
+		m.heap.reserve(entries.size());
+		for (int op = 0; op < 40000; op++) {
+			auto &e = entries[rng() % entries.size()];
+			// descending deadlines keep them out of the run, in the heap
+			std::int64_t deadline = 1000000 - op / 8 - std::int64_t(rng() % 3);
+			if (e.queued() && rng() % 2 == 0) {
+				m.remove(e);
+			} else {
+				m.remove(e);
+				if (reserve_first)
+					m.heap.reserve(m.heap.size() + 1);
+				m.arm(e, deadline);
+			}
+			REQUIRE(m.heap.size() == m.model.size());
+			if (op % 97 == 0 && !m.model.empty())
+				REQUIRE(m.heap.top() == m.model.begin()->second);
+		}
+		m.drain();
+	}
 }
