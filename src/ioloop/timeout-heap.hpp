@@ -369,7 +369,7 @@ private:
 	{
 		if (size_ == cap_) [[unlikely]] // only when not reserved: a re-arm, which may not allocate
 			purge();
-		sift_up(size_++, Node{e->deadline_us, e});
+		sift_up_live(size_++, Node{e->deadline_us, e});
 		return e;
 	}
 
@@ -430,6 +430,24 @@ private:
 	[[gnu::noinline, gnu::visibility("hidden")]] void sift_down_out(std::size_t i, Node n)
 	{
 		sift_down(i, n);
+	}
+
+	// sift_up for a node known to be live (an entry being queued): its own tag is never tested,
+	// and the compiler no longer makes two copies of the loop for it (callgrind, bench-timers
+	// --n=1000: 2 instructions fewer a timeout_add).
+	void sift_up_live(std::size_t i, Node n)
+	{
+		while (i > 0) {
+			std::size_t p = parent(i);
+			const Node &m = nodes_[p];
+			if (n.deadline_us != m.deadline_us ? n.deadline_us > m.deadline_us
+							   : n.e->node_seq > seq_of(m))
+				break;
+			place(i, m);
+			i = p;
+		}
+		nodes_[i] = n;
+		n.e->index = static_cast<std::uint32_t>(i);
 	}
 
 	void sift_up(std::size_t i, Node n)
