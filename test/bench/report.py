@@ -23,20 +23,17 @@ KEVENT_SYSCALLS = 2.05                     # kevent on the emulation, plain, sys
 # (remains()).
 MISSED_NOTES = [
     ('timers add',
-     'Timers, add: each of our timeouts is allocated by `timeout_add` from the loop\'s pool, inside '
+     'Timers, add: each of our timeouts is taken by `timeout_add` from the loop\'s slot pool inside '
      'the timed phase, while libev and libevent arm watchers in an array the caller allocated '
-     'before. The instructions are close now (callgrind, N=100000: `timeout_add` about 92 a call '
-     'against `ev_timer_start`\'s 85); what is left is first touching a cold 64-byte slot per '
-     'timeout, which the peers\' arrays do not show in this phase.'),
+     'before. Since timeouts became 48 bytes and removals lazy ("The timeout queue\'s measured '
+     'choices" below), an add at N=1,000 has been about 1.06-1.09x libev\'s time where it was '
+     '0.91: callgrind counts a few instructions more a call and about 40% more mispredicted '
+     'branches, at the sift\'s compare of deadlines.'),
     (('timers mix', 'timers cancel'),
-     'Timers, mix and cancel at large N: memory-bound. A heap family is one cache line as in libev '
-     '(16-byte nodes of deadline and timeout), and the instructions per cancel + add are within '
-     '15% of libev\'s (about 207 against 180, with 3.3 against 3.0 simulated last-level misses). A '
-     'timeout is a 64-byte slot where an `ev_timer` is 48 bytes, and the bench reaches ours through '
-     'a pointer array: 88 bytes touched per timeout against 64. Giving libev the same spacing and '
-     'pointer array in a side experiment made it as slow as ours. Closing the gap needs a 48-byte '
-     'timeout; until then a loop with 100,000 timeouts cancels and re-adds them at about 1.1-1.4x '
-     'libev\'s time, and resets them (the idle-timeout case) faster than libev.'),
+     'Timers, mix and cancel at large N: memory-bound. A timeout is 48 bytes as an `ev_timer` is, '
+     'but the bench reaches ours through a pointer array (the C API returns pointers), one more '
+     'cache line per operation; a removal only marks its heap node. Where this run misses, the '
+     'rounds of the two contenders overlap (see their min and max in build-bench-results/).'),
 ]
 EARLIER_PEERS = {'libev': (156, 295), 'libevent': (329, 1571), 'epoll-floor': (53, None)}
 
@@ -386,10 +383,11 @@ def imap_note(ml, missed):
     return ('IMAP against tuned Dovecot: the sessions/s ratio measures a share of the cpus as much as '
             'the cost of a session: ' + '; '.join(parts) + f'; Dovecot\'s processes used '
             f'{ref["server_cpu_share"]:.2f} cpus (its runs saw {fmt(ref.get("others_cpus"), 2)} of '
-            'other load). Where maild\'s own time goes (a perf profile taken by hand over 3,000 IMAP '
-            'sessions, not by this script): 63% in the kernel (sending over loopback 21%, reading message '
-            'files 13%, opening, stat-ing and listing the Maildir 19%), and most of the user-space rest '
-            'is turning LF into CRLF.')
+            'other load). Where maild\'s own time goes (a perf profile taken by hand over some 7,000 IMAP '
+            'sessions of this benchmark, not by this script, on 2026-12-04): 60% in the kernel (the '
+            'system calls themselves, sending over loopback, reading the message files), 18% turning '
+            'LF into CRLF (`copy_crlf` and sizing the literal with `crlf_size`), and 92 system calls a '
+            'session, 60 of them the open, read and close of its 20 messages.')
 
 
 def maild_section(w):
