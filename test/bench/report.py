@@ -26,9 +26,12 @@ MISSED_NOTES = [
      'Timers, add: each of our timeouts is taken by `timeout_add` from the loop\'s slot pool inside '
      'the timed phase, while libev and libevent arm watchers in an array the caller allocated '
      'before. Since timeouts became 48 bytes and removals lazy ("The timeout queue\'s measured '
-     'choices" below), an add at N=1,000 has been about 1.06-1.09x libev\'s time where it was '
-     '0.91: callgrind counts a few instructions more a call and about 40% more mispredicted '
-     'branches, at the sift\'s compare of deadlines.'),
+     'choices" below), an add at N=1,000 has been 1.06-1.20x libev\'s time where it was 0.91 '
+     '(2026-12-04, several runs); at N=10,000 and 100,000 reruns of this report\'s own timers command gave '
+     '0.81-0.97, though a single run with a slow round can show more. callgrind '
+     'counts about as many instructions (a dozen more a call), mispredicted branches and cache misses '
+     'in the add phase as before the change, so what costs the 2-3 ns is not in what it simulates; '
+     'it is not understood yet.'),
     (('timers mix', 'timers cancel'),
      'Timers, mix and cancel at large N: memory-bound. A timeout is 48 bytes as an `ev_timer` is, '
      'but the bench reaches ours through a pointer array (the C API returns pointers), one more '
