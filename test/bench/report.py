@@ -26,12 +26,9 @@ MISSED_NOTES = [
      'Timers, add: each of our timeouts is taken by `timeout_add` from the loop\'s slot pool inside '
      'the timed phase, while libev and libevent arm watchers in an array the caller allocated '
      'before. Since timeouts became 48 bytes and removals lazy ("The timeout queue\'s measured '
-     'choices" below), an add at N=1,000 has been 1.06-1.20x libev\'s time where it was 0.91 '
-     '(2026-12-04, several runs); at N=10,000 and 100,000 reruns of this report\'s own timers command gave '
-     '0.81-0.97, though a single run with a slow round can show more. callgrind '
-     'counts about as many instructions (a dozen more a call), mispredicted branches and cache misses '
-     'in the add phase as before the change, so what costs the 2-3 ns is not in what it simulates; '
-     'it is not understood yet.'),
+     'choices" below), an add at N=1,000 is about libev\'s time (0.96-1.04 in alternated runs on '
+     '2026-12-04, where the 64-byte timeouts gave 0.86-0.92): the pool\'s memory of a fresh loop is '
+     'first touched inside timeout_add, and callgrind counts a dozen instructions more a call.'),
     (('timers mix', 'timers cancel'),
      'Timers, mix and cancel at large N: memory-bound. A timeout is 48 bytes as an `ev_timer` is, '
      'but the bench reaches ours through a pointer array (the C API returns pointers), one more '
