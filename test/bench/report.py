@@ -25,10 +25,13 @@ MISSED_NOTES = [
     ('timers add',
      'Timers, add: each of our timeouts is taken by `timeout_add` from the loop\'s slot pool inside '
      'the timed phase, while libev and libevent arm watchers in an array the caller allocated '
-     'before. Since timeouts became 48 bytes and removals lazy ("The timeout queue\'s measured '
-     'choices" below), an add at N=1,000 is about libev\'s time (0.96-1.04 in alternated runs on '
-     '2026-12-04, where the 64-byte timeouts gave 0.86-0.92): the pool\'s memory of a fresh loop is '
-     'first touched inside timeout_add, and callgrind counts a dozen instructions more a call.'),
+     'before, so our add phase is also where the pool\'s and the heap\'s memory is first touched. '
+     'Since timeouts became 48 bytes and removals lazy ("The timeout queue\'s measured choices" '
+     'below): at N=1,000 an add is about libev\'s time (0.94-1.04 in alternated runs on 2026-12-04); '
+     'at N=100,000 the rounds are bimodal, about 12.5 ns (below libev\'s 15.5-16) or 20-30 ns, the '
+     'slow ones faulting in fresh memory for the pool and for a heap array sized for twice the live '
+     'timeouts (the room the lazy removal needs), which 64-byte timeouts with an array of their own '
+     'size faulted in less. The min and max columns of build-bench-results/timers-epoll.txt show it.'),
     (('timers mix', 'timers cancel'),
      'Timers, mix and cancel at large N: memory-bound. A timeout is 48 bytes as an `ev_timer` is, '
      'but the bench reaches ours through a pointer array (the C API returns pointers), one more '
