@@ -368,15 +368,7 @@ private:
 	Entry *heap_insert(Entry *e)
 	{
 		if (size_ == cap_) [[unlikely]] // removed nodes fill the room reserved for live ones
-			return heap_insert_full(e);
-		sift_up_live(size_++, Node{e->deadline_us, e});
-		return e;
-	}
-	// Out of line, and a tail call: a call to purge() in the middle of heap_insert made
-	// timeout_add save and restore four registers on every call (callgrind).
-	[[gnu::noinline, gnu::visibility("hidden")]] Entry *heap_insert_full(Entry *e)
-	{
-		purge();
+			purge();
 		sift_up_live(size_++, Node{e->deadline_us, e});
 		return e;
 	}
