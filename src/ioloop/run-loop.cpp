@@ -143,6 +143,7 @@ void io_loop_handler_run(struct ioloop *loop)
 	int max_wait = wait_ms(l);
 	l.in_iteration = true;
 	l.wait_count++;
+	l.timeouts.new_epoch(); // timeouts armed from here on wait for the next iteration
 	if (l.track_wait) [[unlikely]]
 		run_counting_wait(l, max_wait);
 	else

@@ -49,24 +49,24 @@ public:
 	}
 	// The owner given to get() when the slot's page was made.
 	static void *owner_of(const void *slot) { return head_of(slot)->owner; }
-	// A slot can be taken without allocating and without moving to the next page or past a
-	// page's head (take_ready).
-	bool ready() const { return free_ != nullptr || room(); }
 	// Throws bad_alloc.
 	void *get(void *owner)
 	{
-		if (!ready())
-			refill(owner);
-		return take_ready();
+		if (void *p = try_take())
+			return p;
+		refill(owner);
+		return try_take();
 	}
-	void *take_ready()
+	// A slot if one can be had without allocating and without moving to the next page or past a
+	// page's head, else null (get() then).
+	void *try_take()
 	{
 		void *p;
 		if (Free *f = free_) { // the most recently freed: likely still in the cache
 			ASAN_UNPOISON_MEMORY_REGION(f, slot_size);
 			free_ = f->next;
 			p = f;
-		} else {
+		} else if (room()) {
 			// Page heads and ends are stepped over by refill(), on get()'s way: kept out of
 			// here, their code took registers that timeout_add saved and restored on every
 			// call (callgrind).
@@ -76,6 +76,8 @@ public:
 			// A fresh slot has not been used for long (or ever): fetch the ones
 			// coming next while this one is written (measured: doc/performance.md).
 			__builtin_prefetch(fresh_ + 4 * slot_size, 1);
+		} else {
+			return nullptr;
 		}
 		in_use_++;
 		return p;

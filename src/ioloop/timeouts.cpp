@@ -29,13 +29,11 @@ std::int64_t arm_time(ioloop &loop)
 // every timeout that exists (new_timeout), so re-arming later never allocates.
 timeout *arm_new(ioloop &loop, timeout *t, std::int64_t deadline_us)
 {
-	loop.timeouts.set_epoch(loop.wait_count);
 	return from_entry(loop.timeouts.push(&t->heap, deadline_us, true));
 }
 
 void push_again(ioloop &loop, timeout *t, std::int64_t deadline_us)
 {
-	loop.timeouts.set_epoch(loop.wait_count);
 	loop.timeouts.push(&t->heap, deadline_us, false);
 }
 
@@ -49,7 +47,6 @@ void push_again(ioloop &loop, timeout *t, std::int64_t deadline_us)
 		push_again(loop, t, deadline_us);
 		return;
 	}
-	loop.timeouts.set_epoch(loop.wait_count);
 	loop.timeouts.rearm(&t->heap, deadline_us);
 }
 
@@ -116,12 +113,14 @@ inline timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *call
 		return add_c_slow(loop, msecs, callback, context);
 	TimeoutHeap &q = loop->timeouts;
 	// msecs * 1000 is far below max_interval_us
-	if (!q.slots.ready() || !q.reserved(q.slots.in_use() + 1))
+	if (!q.reserved(q.slots.in_use() + 1))
+		return add_c_slow(loop, msecs, callback, context);
+	void *slot = q.slots.try_take();
+	if (slot == nullptr)
 		return add_c_slow(loop, msecs, callback, context);
 	std::int64_t interval_us = std::int64_t(msecs) * 1000;
-	q.set_epoch(loop->wait_count);
-	timeout *t = build(q.slots.take_ready(), q.armed(loop->now_us + interval_us), interval_us,
-			   true, false, callback, context);
+	timeout *t = build(slot, q.armed(loop->now_us + interval_us), interval_us, true, false,
+			   callback, context);
 	return from_entry(q.push_armed(&t->heap, true));
 }
 
@@ -162,14 +161,13 @@ IOLOOP_CALLS_TYPED_CALLBACKS void run_timeouts(ioloop &loop)
 			return;
 		timeout *t = from_entry(e);
 		// Armed in this iteration: its seq is the newest, so nothing due is queued behind it.
-		if (loop.timeouts.armed_in(e, loop.wait_count))
+		if (loop.timeouts.armed_this_epoch(e))
 			return;
 		if (t->repeat) {
 			// Keep the phase: the next deadline is a whole number of periods after the last.
 			std::int64_t next = e->deadline_us + t->interval_us;
 			if (t->interval_us > 0 && next <= loop.now_us)
 				next += ((loop.now_us - next) / t->interval_us + 1) * t->interval_us;
-			loop.timeouts.set_epoch(loop.wait_count);
 			loop.timeouts.rearm_first(e, std::max(next, loop.now_us));
 		} else {
 			loop.timeouts.erase(e);
@@ -323,7 +321,6 @@ void timeout_reset(struct timeout *timeout)
 		reset_slow(loop, timeout);
 		return;
 	}
-	loop.timeouts.set_epoch(loop.wait_count);
 	loop.timeouts.rearm(&timeout->heap, loop.now_us + timeout->interval_us); // usually lazy
 }
 
