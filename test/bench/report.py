@@ -24,14 +24,14 @@ KEVENT_SYSCALLS = 2.05                     # kevent on the emulation, plain, sys
 MISSED_NOTES = [
     ('timers add',
      'Timers, add: each of our timeouts is taken by `timeout_add` from the loop\'s slot pool inside '
-     'the timed phase, while libev and libevent arm watchers in an array the caller allocated '
-     'before, so our add phase is also where the pool\'s and the heap\'s memory is first touched. '
-     'Since timeouts became 48 bytes and removals lazy ("The timeout queue\'s measured choices" '
-     'below): at N=1,000 an add is about libev\'s time (0.94-1.04 in alternated runs on 2026-12-04); '
-     'at N=100,000 the rounds are bimodal, about 12.5 ns (below libev\'s 15.5-16) or 20-30 ns, the '
-     'slow ones faulting in fresh memory for the pool and for a heap array sized for twice the live '
-     'timeouts (the room the lazy removal needs), which 64-byte timeouts with an array of their own '
-     'size faulted in less. The min and max columns of build-bench-results/timers-epoll.txt show it.'),
+     'the timed phase, while libev and libevent arm watchers in an array the caller allocated (and '
+     'calloc cleared) before, so our add phase is also where the pool\'s and the heap\'s memory is '
+     'first written, into lines no cache holds yet; timeout_add runs 94 instructions a call against '
+     '74.5 in ev_timer_start (callgrind, bench-timers --n=1000). On a quiet machine an add is '
+     '0.83-0.90 of libev\'s time at every N (2026-12-04, after the changes in "Timer adds" below); '
+     'while other work shares the machine, the cold writes cost us more than libev, and the ratio '
+     'at N=1,000 and 10,000 reached 0.95-1.13. The min and max columns of '
+     'build-bench-results/timers-*.txt show the spread.'),
     (('timers mix', 'timers cancel'),
      'Timers, mix and cancel at large N: memory-bound. A timeout is 48 bytes as an `ev_timer` is, '
      'but the bench reaches ours through a pointer array (the C API returns pointers), one more '
@@ -1063,7 +1063,11 @@ w('with a new delay; **cancel** all N; **fire**: 1000 timeouts of 0 ms, each re-
 w('(ours: repeating 0 ms timeouts; libev and libevent: one-shots restarted in their callback),')
 w('until a million have fired. The first four phases run inside a callback, where a daemon re-arms')
 w('its timeouts. Our timeouts are allocated by `timeout_add`; libev\'s and libevent\'s live in')
-w('caller memory (`ev_timer`, `event_assign`), as each API is meant to be used.')
+w('caller memory (`ev_timer`, `event_assign`), as each API is meant to be used. Each N has one')
+w('round that is not counted, and each round is started by the next contender: the first to run in')
+w('a process pays page faults the later ones do not (glibc keeps freed blocks only once its mmap')
+w('threshold has risen; a fault costs about 10 µs on this VM), which in a fixed order fell on our')
+w('first two rounds at N=100,000 every time.')
 w('')
 for h in HANDLERS:
     rows = [r for r in timers if r['handler'] == h]
