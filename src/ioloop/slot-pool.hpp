@@ -49,13 +49,21 @@ public:
 	}
 	// The owner given to get() when the slot's page was made.
 	static void *owner_of(const void *slot) { return head_of(slot)->owner; }
-	// Throws bad_alloc.
-	void *get(void *owner)
+	// Throws bad_alloc. Before the pool allocates a block, it calls before_growing(n), which may
+	// throw, n being at least the slots it will hold then (capacity_after_growth).
+	template <class BeforeGrowing> void *get(void *owner, BeforeGrowing before_growing)
 	{
 		if (void *p = try_take())
 			return p;
-		refill(owner);
+		if (!next_fresh()) {
+			before_growing(capacity_after_growth());
+			add_block(owner);
+		}
 		return try_take();
+	}
+	void *get(void *owner)
+	{
+		return get(owner, [](std::size_t) {});
 	}
 	// A slot if one can be had without allocating and without moving to the next page or past a
 	// page's head, else null (get() then).
@@ -67,7 +75,7 @@ public:
 			free_ = f->next;
 			p = f;
 		} else if (room()) {
-			// Page heads and ends are stepped over by refill(), on get()'s way: kept out of
+			// Page heads and ends are stepped over by next_fresh(), on get()'s way: kept out of
 			// here, their code took registers that timeout_add saved and restored on every
 			// call (callgrind).
 			p = fresh_;
@@ -79,16 +87,19 @@ public:
 		} else {
 			return nullptr;
 		}
-		in_use_++;
 		return p;
 	}
-	std::size_t in_use() const { return in_use_; }
+	// At least as many slots as the pool will hold once get() has next allocated: the most
+	// timeouts that can exist until then (TimeoutHeap::new_slot keeps heap room for them).
+	std::size_t capacity_after_growth() const
+	{
+		return (held_bytes_ + next_block_pages_ * page_size) / slot_size;
+	}
 	void put(void *p)
 	{
 		auto *f = static_cast<Free *>(p);
 		f->next = free_;
 		free_ = f;
-		in_use_--;
 		ASAN_POISON_MEMORY_REGION(p, slot_size);
 	}
 
@@ -113,13 +124,12 @@ private:
 		return reinterpret_cast<Head *>(page + (page / page_size % head_places) * line);
 	}
 	bool room() const { return fresh_stop_ - fresh_ >= std::ptrdiff_t(slot_size); }
-	// The next segment of fresh slots, in this block or a new one.
-	[[gnu::noinline]] void refill(void *owner)
+	// Whether the pool's blocks have a next segment of fresh slots; if so, moves to it.
+	[[gnu::noinline]] bool next_fresh()
 	{
 		if (page_ != nullptr)
 			next_segment();
-		if (!room())
-			add_block(owner);
+		return room();
 	}
 	// The slots are [page, head) and [head + line, page end): moves fresh_ to the next of these
 	// that has room for a slot, or to fresh_end_.
@@ -163,6 +173,7 @@ private:
 		void *allocation = ::operator new(bytes + page_size - 1);
 		char *mem = reinterpret_cast<char *>((reinterpret_cast<std::uintptr_t>(allocation) + page_size - 1) &
 						     ~std::uintptr_t(page_size - 1));
+		held_bytes_ += bytes;
 		if (next_block_pages_ < 64)
 			next_block_pages_ *= 2;
 		ASAN_POISON_MEMORY_REGION(mem, bytes); // the slots; not the heads, which owner_of reads
@@ -188,7 +199,7 @@ private:
 	// Fresh slots: from fresh_ to fresh_stop_ in page_, and the pages after it to fresh_end_.
 	char *fresh_ = nullptr, *fresh_stop_ = nullptr, *fresh_end_ = nullptr, *page_ = nullptr;
 	char *blocks_ = nullptr;
-	std::size_t next_block_pages_ = 1, in_use_ = 0;
+	std::size_t next_block_pages_ = 1, held_bytes_ = 0;
 };
 
 } // namespace ioloop_detail

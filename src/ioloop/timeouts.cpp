@@ -68,10 +68,9 @@ timeout *new_timeout(ioloop *loop, std::int64_t interval_us, bool repeat,
 		fail(EINVAL, "timeout_add: no loop or no callback");
 	if (interval_us < 0 || interval_us > max_interval_us)
 		fail(EINVAL, "timeout_add: negative or endless interval");
-	// room in the heap for every timeout, this one too: arming one, now or when it is reset
-	// after it fired, then cannot fail nor allocate
-	loop->timeouts.reserve(loop->timeouts.slots.in_use() + 1);
-	void *slot = loop->timeouts.slots.get(loop);
+	// with room in the heap for every timeout: arming one, now or when it is reset after it
+	// fired, then cannot fail nor allocate
+	void *slot = loop->timeouts.new_slot(loop);
 	if (loop->uses_contexts) [[unlikely]] {
 		try {
 			context_wrap(*loop, callback, context, release);
@@ -104,7 +103,7 @@ timeout *add(ioloop *loop, std::int64_t delay_us, bool repeat, timeout_callback_
 }
 
 // The C API's timeout_add*, without a call through the PLT from one exported function to another.
-// The usual case (inside a callback, a free slot and heap room at hand) makes no call but, at
+// The usual case (inside a callback, a slot at hand without allocating) makes no call but, at
 // the end, a tail call: the compiler then saves no registers for it, and nothing can throw, so
 // it needs no with_errno either. Anything else takes add_c_slow.
 inline timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *callback, void *context)
@@ -113,9 +112,7 @@ inline timeout *add_c(ioloop *loop, unsigned int msecs, timeout_callback_t *call
 		return add_c_slow(loop, msecs, callback, context);
 	TimeoutHeap &q = loop->timeouts;
 	// msecs * 1000 is far below max_interval_us
-	if (!q.reserved(q.slots.in_use() + 1))
-		return add_c_slow(loop, msecs, callback, context);
-	void *slot = q.slots.try_take();
+	void *slot = q.slots.try_take(); // with heap room for it (TimeoutHeap::new_slot)
 	if (slot == nullptr)
 		return add_c_slow(loop, msecs, callback, context);
 	std::int64_t interval_us = std::int64_t(msecs) * 1000;
