@@ -26,9 +26,9 @@ MISSED_NOTES = [
      'Timers, add: each of our timeouts is taken by `timeout_add` from the loop\'s slot pool inside '
      'the timed phase, while libev and libevent arm watchers in an array the caller allocated (and '
      'calloc cleared) before, so our add phase is also where the pool\'s and the heap\'s memory is '
-     'first written, into lines no cache holds yet; timeout_add runs 94 instructions a call against '
-     '74.5 in ev_timer_start (callgrind, bench-timers --n=1000). On a quiet machine an add is '
-     '0.83-0.90 of libev\'s time at every N (2026-12-04, after the changes in "Timer adds" below); '
+     'first written, into lines no cache holds yet; timeout_add runs 83.8 instructions a call against '
+     '74.7 in ev_timer_start (callgrind, bench-timers --n=1000). On a quiet machine an add is '
+     '0.67-0.90 of libev\'s time at every N (2026-12-04, after the changes in "Timer adds" below); '
      'while other work shares the machine, the cold writes cost us more than libev, and the ratio '
      'at N=1,000 and 10,000 reached 0.95-1.13. The min and max columns of '
      'build-bench-results/timers-*.txt show the spread.'),
