@@ -157,7 +157,7 @@ public:
 	// A slot for a new timeout, the heap grown first for every slot the pool may hold after
 	// this (throws bad_alloc). So a slot the pool hands out without allocating (try_take, on
 	// timeout_add's usual path) needs no check of the heap's room, which that check cost in
-	// every call (callgrind: 9 instructions of 94).
+	// every call (callgrind: with the tail-called purge, 10 instructions of 94).
 	void *new_slot(void *owner)
 	{
 		return slots.get(owner, [this](std::size_t n) { reserve(n); });
