@@ -857,6 +857,94 @@ they are; `heap_insert`'s noinline gives 134.78, for 5 instructions more in ever
 a call, timeout_remove 80.5 -> 75.2, timeout_reset 32.0 -> 32.0. With no attribute at all:
 per event 147.9 with the re-arm, timeout_add 104.0, timeout_remove 92.9, timeout_reset 45.0.
 
+### 48-byte timeouts and lazy removal (2026-12-04)
+
+What changed after the table above, and what it measured (`bench-timers --rounds=9`, the same
+binary with the library before and after through LD_LIBRARY_PATH, alternated 3 times on a quiet
+machine; ours / libev, medians):
+
+- A timeout is 48 bytes, not 64: the loop is found from a header line in the slot's 4 KiB page
+  (`SlotPool::owner_of`; the header's line within its page depends on the page number, since
+  headers all at offset 0 shared one L1 set and evicted each other: 4.41 against 3.56 L1 misses
+  per op), and a context with a release function carries it first, flagged in the timeout.
+- A removal from the heap only marks its node (the node keeps its key, its sequence in the
+  pointer field); marked nodes go when they reach the top, when they are last, or all at once
+  when the heap is full. The heap keeps room for twice the live timeouts, so a full heap is at
+  least half marked nodes and the O(n) rebuild is paid for by as many removals; nothing is
+  allocated for them.
+- Mix at N=100,000 went from 1.25-1.37 to 0.75-0.79 of libev's time (25.3 against 32.1 ns);
+  cancel from 0.82-0.91 to 0.17-0.25 (part of its work is now deferred: with the mix loop
+  repeated 20 times in the timed region, so that the rebuilds are paid, mix is 0.69 / 0.77 /
+  0.78 at N = 1k / 10k / 100k against 0.68 / 0.84 / 0.91 before); reset 0.4-0.7; fire unchanged
+  at 0.46.
+- callgrind with `--cache-sim=yes --LL=8388608,16,64` around the mix loop only (N=100,000), per
+  op: instructions 112.9 -> 108.7 (libev 125.5); last-level read misses 0.340 -> 0.196 (libev
+  0.151), write misses 0.114 -> 0.225 (the heap array growing into lines the marked nodes keep).
+- Add at N=1,000 went the other way, 0.91-0.92 -> 1.06-1.20 of libev (13.2 -> 16.0 ns a call
+  against libev's 14.5-14.8 in one alternated pair), while N=10,000 and 100,000 stayed at 0.8-1.0.
+  callgrind (`--branch-sim=yes --cache-sim=yes`, `bench-timers --n=1000 --rounds=1`, the add
+  phase's 1,000 calls) counted 109.9 instructions and 0.84 mispredicted branches a call against
+  98.9 and 0.81 before, and no more simulated cache misses; the difference was page faults
+  (`/usr/bin/time -f %R`, the whole run: 238 before, 297 after). The pool's blocks came from an
+  aligned operator new, and glibc's memalign splits chunks around the aligned one, so a fresh
+  loop's pool landed in memory never touched: faults inside timeout_add. Aligned by hand in one
+  page more, a run takes 258 faults and an add 14.8 ns (0.96-1.04 of libev over four alternated
+  runs; the old code 0.86-0.92). Three smaller changes took back 15 of the 24 instructions a call
+  gained (an insert's sift does not test its own node's mark; page heads are stepped over on
+  `get()`'s slow way, so timeout_add saves one register where it saved four; a page's head is
+  written when the page is first used). Aligning the heap's array by hand as well took the faults
+  to 236 but made adds three times slower, for a reason not found; it stays aligned by operator
+  new.
+
+### Timer adds: one epoch mark an iteration, and the bench's round order (2026-12-04, later)
+
+- Page faults are dear on this VM: about 10 µs each (an 8 MiB region written a page at a time,
+  2,048 faults in 20 ms; with `MADV_HUGEPAGE`, 4 faults and 0.2-0.4 ms once the first huge
+  page was had). In bench-timers' add phase, in the old fixed order, ioloop-c's first two rounds
+  at N=100,000 took 1,881 and 1,581 faults (211 and 172 ns an add) and libev's 26 and 31; with
+  libev run first, libev took 1,590 in its first round and ioloop-c 1,484 in its own. Who faults
+  is who first allocates that much in the process (glibc keeps freed blocks only once its mmap
+  threshold has risen), not what either library does. bench-timers now runs one uncounted round
+  per N and starts each round with the next contender.
+- Fewer instructions in the two calls:
+  - The loop marks the start of an iteration once (the sequence number from which timeouts wait
+    for the next iteration), where every arm compared the loop's wait count with the queue's
+    epoch.
+  - The pool's free list is tested once (`SlotPool::try_take`).
+  - The heap grows with the pool: before the pool allocates a block, the heap is grown for half
+    as many again as the slots the pool will then hold (`TimeoutHeap::new_slot`). A slot taken
+    without allocating then always has heap room, so timeout_add no longer counts the timeouts
+    in use nor compares them with the heap's size, and a full heap purges as it takes an entry,
+    by a tail call. The heap's sizes in bench-timers are as before (its largest array 4 MiB at
+    N=100,000).
+  - callgrind, `bench-timers --n=1000 --rounds=3`, calls from the timed phases: timeout_add
+    102.4 -> 83.8 instructions a call (libev's ev_timer_start 74.7, plus the caller's
+    ev_timer_init), timeout_reset 37.0 -> 31.0 (ev_timer_again 54.2), timeout_remove 40.1 ->
+    39.0 (ev_timer_stop 77.7). What timeout_add still does that ev_timer_start does not: it
+    takes its slot from the pool (libev's caller brings the memory), finds the current loop
+    through a thread-local (the C API's timeout_add has no loop argument), checks its arguments
+    and whether the loop runs contexts, and numbers the arm so that equal deadlines fire in
+    arming order.
+- Time, three alternated runs of `bench-timers --rounds=9` on a quiet machine, ours / libev,
+  before -> after the first two changes (both with the new round order): add 0.98-1.02 ->
+  0.86-0.90 at N=1,000, 0.82-0.87 -> 0.83-0.86 at 10,000, 0.78-0.85 -> 0.79 at 100,000; reset
+  at N=1,000 0.69-0.71 -> 0.30-0.33; the other phases as they were. The third change, three
+  alternated runs of `--rounds=5` against the second: no difference above the noise (the
+  machine was busy: 0.67-1.05 for both).
+- What still makes an add dearer in some rounds: at N=10,000 the first two counted rounds take
+  18-22 ns and the later ones 13-15, with at most 2 faults. Our slots are written for the first
+  time inside the phase, where the harness's calloc cleared libev's array before it; the rounds
+  where malloc hands our loop the memory its last round used are the fast ones.
+- Tried and dropped: growing the heap array with realloc (glibc moves a large block's pages with
+  mremap instead of copying): adds got slower, 1.05-1.27 at N=10,000 and 0.97-1.08 at 100,000
+  against 0.89 and 0.82 in the same alternated runs. Clearing each new pool block as it is
+  allocated: adds at N=100,000 took 20-21 ns against 13-14. Prefetching 8 or 16 slots ahead
+  instead of 4: no change. Reserving the heap for every slot the pool would hold after its next
+  block at every step to a new page, rather than just before a block is allocated: the heap grew
+  a step early, and at N=1,000 three rounds in five took 7 page faults each (41-51 ns an add). A
+  purge called (not tail-called) from heap_insert: timeout_add saved four registers on every call,
+  104 instructions.
+
 ### Other figures behind the queue's shape
 Measured while the queue was written (bench-timers at 100,000 timeouts, against libev):
 
@@ -871,7 +959,6 @@ Measured while the queue was written (bench-timers at 100,000 timeouts, against 
   the compares, 20-70 instructions more per sift.
 - A removed timeout's slot is freed at once, so that the next add reuses it while it is cached:
   a cancel + add then showed one cache miss less.
-
 """
 
 out = []
