@@ -110,11 +110,13 @@ void post(::ioloop *loop, std::function<void()> fn)
 {
 	if (loop == nullptr || !fn)
 		fail(EINVAL, "post: no loop or no function");
-	{
-		std::lock_guard lock(loop->posted_lock);
-		loop->posted.push_back(std::move(fn));
-		loop->have_posted.store(true, std::memory_order_release);
-	}
+	// The wakeup is written under the lock too: the loop takes the lock before it runs what was
+	// posted, so by then this call is done with the loop. The function may stop the loop, whose
+	// thread then destroys it at once; a wakeup written after the unlock could reach a closed
+	// descriptor, or one the process has opened again for something else.
+	std::lock_guard lock(loop->posted_lock);
+	loop->posted.push_back(std::move(fn));
+	loop->have_posted.store(true, std::memory_order_release);
 	io_loop_wakeup(loop);
 }
 } // namespace iol::detail

@@ -173,6 +173,30 @@ TEST_CASE("12. post(fn) from other threads runs each fn once, in the loop thread
 	CHECK(ran_in_loop_thread == per_thread * threads);
 }
 
+// A daemon stops its worker loops by posting each a function that stops it; the worker thread
+// then returns from run() and destroys its loop at once, while the posting thread may still be
+// inside post(). post() must be done with the loop by the time the function can run (under
+// ThreadSanitizer or AddressSanitizer, a wakeup written after that is a race on the freed loop).
+TEST_CASE("12. a loop may be destroyed as soon as a function posted to it has run", "[semantic12]")
+{
+	for (int i = 0; i < 300; i++) {
+		std::atomic<iol::IoLoop *> published{nullptr};
+		std::thread worker([&] {
+			iol::IoLoop loop;
+			// busy, as a worker with clients is: the posted function may then run before the
+			// loop has read the poster's wakeup, or without ever reading it
+			auto busy = loop.add_timeout(std::chrono::microseconds(0), [] {});
+			published.store(&loop);
+			loop.run(); // until the posted function stops it; then the loop goes
+		});
+		iol::IoLoop *loop;
+		while ((loop = published.load()) == nullptr)
+			std::this_thread::yield();
+		loop->post([loop] { loop->stop(); });
+		worker.join();
+	}
+}
+
 TEST_CASE("one loop per thread, each with its own current_ioloop", "[threads]")
 {
 	// Catch2's assertions are not thread-safe (ThreadSanitizer reports its counters racing), so
