@@ -61,10 +61,6 @@ public:
 		}
 		return try_take();
 	}
-	void *get(void *owner)
-	{
-		return get(owner, [](std::size_t) {});
-	}
 	// A slot if one can be had without allocating and without moving to the next page or past a
 	// page's head, else null (get() then).
 	void *try_take()

@@ -286,7 +286,9 @@ TEST_CASE("timeout queue: a re-arm to the same deadline goes behind the others a
 
 // Each timeout finds its loop through the head of its slot's page (slot-pool.hpp): a slot that
 // overlapped a head, or a page whose head named no owner, would lose the loop of the timeouts
-// in it. Enough slots for several blocks, each written whole, as a timeout is.
+// in it. Enough slots for several blocks, each written whole, as a timeout is. And the pool
+// tells, before it grows, how many slots it may hold until it next grows: the heap is sized by
+// that (TimeoutHeap::new_slot), so a slot handed out beyond it would have no heap room.
 TEST_CASE("slot pool: slots are distinct, apart from the page heads, and name their owner",
 	  "[timeouts][heap]")
 {
@@ -295,10 +297,15 @@ TEST_CASE("slot pool: slots are distinct, apart from the page heads, and name th
 	SlotPool a, b;
 	std::vector<unsigned char *> slots;
 	std::map<unsigned char *, int *> owner;
+	std::map<SlotPool *, std::size_t> handed, promised;
 	for (int i = 0; i < 30000; i++) { // blocks of 1, 2, 4 ... 64 pages of 84 slots
 		for (SlotPool *pool : {&a, &b}) {
 			int *o = pool == &a ? &owner_a : &owner_b;
-			auto *p = static_cast<unsigned char *>(pool->get(o));
+			auto *p = static_cast<unsigned char *>(pool->get(o, [&](std::size_t n) {
+				REQUIRE(n >= promised[pool]);
+				promised[pool] = n;
+			}));
+			REQUIRE(++handed[pool] <= promised[pool]);
 			REQUIRE(reinterpret_cast<std::uintptr_t>(p) % 8 == 0); // a timeout's fields
 			REQUIRE(owner.emplace(p, o).second);
 			std::fill(p, p + SlotPool::slot_size, static_cast<unsigned char>(i));
@@ -315,7 +322,7 @@ TEST_CASE("slot pool: slots are distinct, apart from the page heads, and name th
 		REQUIRE(SlotPool::owner_of(p) == owner[p]);
 	// a freed slot comes back first, still in its pool's pages
 	a.put(slots[0]);
-	CHECK(a.get(&owner_a) == slots[0]);
+	CHECK(a.get(&owner_a, [](std::size_t) { FAIL("a freed slot is there: no growing"); }) == slots[0]);
 	CHECK(SlotPool::owner_of(slots[0]) == &owner_a);
 }
 
